@@ -1,0 +1,180 @@
+"""The `sppe` command. Thin: parse, load config, call the library; every SPPEError becomes one line + exit 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sppe_ray import __version__
+from sppe_ray.config import SPPEConfig, load_config, sppe_home
+from sppe_ray.errors import SPPEError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+train_app = typer.Typer(no_args_is_help=True, help="Fit a model with Ray Train and register it in MLflow.")
+app.add_typer(train_app, name="train")
+
+ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="YAML config file")]
+SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="override section.key=value (repeat)")]
+
+
+def _fail_cleanly(fn):
+    """Turn expected errors into one line on stderr and exit code 2, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except SPPEError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _config(config: str | None, overrides: list[str] | None) -> SPPEConfig:
+    return load_config(config, overrides or [])
+
+
+def default_benchmark(cfg: SPPEConfig) -> Path:
+    return sppe_home() / "benchmarks" / cfg.build.name
+
+
+def info_dict(cfg: SPPEConfig) -> dict:
+    from sppe_ray import taxonomy
+    from sppe_ray.backends import backend_status
+
+    versions = {}
+    for mod in ("ray", "mlflow", "torch", "torchvision", "transformers", "diffusers", "pyiqa", "cv2", "numpy"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception as exc:  # a broken optional install must not break `info`
+            versions[mod] = f"unavailable ({type(exc).__name__})"
+    from sppe_ray.tracking import tracking_uri
+
+    return {
+        "version": __version__,
+        "home": str(sppe_home()),
+        "categories": len(taxonomy.CATEGORIES),
+        "instructions": len(taxonomy.INSTRUCTIONS),
+        "task_tags": sorted({i.task_tag for i in taxonomy.INSTRUCTIONS.values()}),
+        "default_benchmark": str(default_benchmark(cfg)),
+        "mlflow_tracking_uri": tracking_uri(),
+        "backends": backend_status(cfg.editor.model, cfg.embed.model),
+        "versions": versions,
+        "config": cfg.model_dump(),
+    }
+
+
+@app.command()
+@_fail_cleanly
+def info(as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+         config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Versions, resolved home, taxonomy counts, and which backends this machine can use."""
+    data = info_dict(_config(config, set_))
+    if as_json:
+        typer.echo(json.dumps(data, sort_keys=True))
+        return
+    typer.echo(f"sppe-ray {data['version']}  home={data['home']}")
+    typer.echo(f"taxonomy: {data['categories']} categories, {data['instructions']} instructions")
+    typer.echo(f"mlflow: {data['mlflow_tracking_uri']}")
+    for name, st in data["backends"].items():
+        mark = "yes" if st["available"] else "no "
+        typer.echo(f"  [{mark}] {name:28s} {'' if st['available'] else st['reason']}")
+    typer.echo("versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()))
+
+
+@app.command()
+def validate(path: Annotated[Path, typer.Argument(help="benchmark folder")]) -> None:
+    """Check a benchmark folder: manifest, schema, shard checksums and counts."""
+    from sppe_ray.schema import verify_benchmark
+
+    problems = verify_benchmark(path)
+    if problems:
+        typer.echo(f"invalid benchmark {path}: {problems[0]}" + (f" (+{len(problems) - 1} more)"
+                                                                 if len(problems) > 1 else ""), err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {path}")
+
+
+@app.command()
+@_fail_cleanly
+def build(out: Annotated[Path | None, typer.Option(help="output folder")] = None,
+          images: Annotated[Path | None, typer.Option(help="build from your own folder of images")] = None,
+          config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Build a benchmark (default: sppe-mini under <home>/benchmarks)."""
+    from sppe_ray.pipelines.build import build_benchmark
+    from sppe_ray.runtime import init_ray
+
+    cfg = _config(config, set_)
+    if images is not None:
+        cfg.build.images = str(images)
+        if out is None:
+            out = sppe_home() / "benchmarks" / images.name
+    init_ray(cfg.ray.num_cpus)
+    summary = build_benchmark(cfg, out or default_benchmark(cfg))
+    typer.echo(json.dumps(summary, indent=1, sort_keys=True))
+
+
+@app.command("eval")
+@_fail_cleanly
+def evaluate(benchmark: Annotated[Path | None, typer.Option(help="benchmark folder")] = None,
+             summary_json: Annotated[Path | None, typer.Option(help="also write summary.json here")] = None,
+             config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Evaluate every available method on a benchmark; MLflow run + HTML report."""
+    from sppe_ray.pipelines.evaluate import run_evaluation
+
+    cfg = _config(config, set_)
+    summary = run_evaluation(cfg, benchmark=benchmark, summary_json=summary_json)
+    typer.echo(json.dumps(summary.get("timings_s", {}), sort_keys=True))
+
+
+@train_app.command("erma")
+@_fail_cleanly
+def train_erma(benchmark: Annotated[Path | None, typer.Option()] = None,
+               config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Fit ERMA (editability) and register `sppe-erma`."""
+    from sppe_ray.runtime import init_ray
+    from sppe_ray.train.erma import fit_erma
+
+    cfg = _config(config, set_)
+    init_ray(cfg.ray.num_cpus)
+    result = fit_erma(benchmark or default_benchmark(cfg), cfg.erma)
+    typer.echo(json.dumps(result, default=str, sort_keys=True))
+
+
+@train_app.command("recovery")
+@_fail_cleanly
+def train_recovery(benchmark: Annotated[Path | None, typer.Option()] = None,
+                   config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Fit C2E-S2SER (recovery) and register `sppe-c2e-s2ser`."""
+    from sppe_ray.runtime import init_ray
+    from sppe_ray.train.recovery import fit_recovery
+
+    cfg = _config(config, set_)
+    init_ray(cfg.ray.num_cpus)
+    result = fit_recovery(benchmark or default_benchmark(cfg), cfg.recovery)
+    typer.echo(json.dumps(result, default=str, sort_keys=True))
+
+
+@app.command()
+@_fail_cleanly
+def compare(run_a: str, run_b: str) -> None:
+    """Print the metric differences between two MLflow runs (B - A)."""
+    from sppe_ray.tracking import compare_runs
+
+    for key, (a, b) in sorted(compare_runs(run_a, run_b).items()):
+        delta = "" if a is None or b is None else f"{b - a:+.4f}"
+        typer.echo(f"{key:60s} {a if a is not None else '-':>10} {b if b is not None else '-':>10} {delta}")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
