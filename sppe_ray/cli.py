@@ -120,6 +120,19 @@ def build(out: Annotated[Path | None, typer.Option(help="output folder")] = None
     typer.echo(json.dumps(summary, indent=1, sort_keys=True))
 
 
+@app.command("import-sppe")
+@_fail_cleanly
+def import_sppe_cmd(root: Annotated[Path, typer.Argument(help="folder in the published SPPE layout")],
+                    out: Annotated[Path, typer.Argument(help="benchmark folder to write")],
+                    labels: Annotated[Path | None, typer.Option(help="labels JSON")] = None) -> None:
+    """Import a published SPPE benchmark folder as a benchmark (Parquet shards + manifest)."""
+    from sppe_ray.datasets import import_sppe
+
+    manifest = import_sppe(root, out, labels_json=labels)
+    typer.echo(json.dumps({"path": str(out), "counts": manifest["counts"],
+                           "skipped": manifest.get("skipped", {})}, sort_keys=True))
+
+
 @app.command("eval")
 @_fail_cleanly
 def evaluate(benchmark: Annotated[Path | None, typer.Option(help="benchmark folder")] = None,

@@ -34,6 +34,7 @@ class BuildConfig(Section):
     shard_size: int = Field(64, ge=1)
     seed: int = 0
     images: str | None = None
+    default_category: str = "a109_person_body"
     surrogate_attempts: int = 3
 
 

@@ -204,7 +204,7 @@ def download_model(name: str, alias: str = CHAMPION, dst: Path | None = None) ->
     if not (target / ".complete").exists():
         target.mkdir(parents=True, exist_ok=True)
         mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(target))
-        (target / ".complete").write_text(mv.version)
+        (target / ".complete").write_text(str(mv.version))
     folder = target / Path(mv.source.rstrip("/")).name
     return (folder if folder.is_dir() else target), str(mv.version)
 

@@ -1,0 +1,211 @@
+"""Build a benchmark on Ray Data: plan → (actor pool) scenes → samples → Parquet shards → manifest.
+
+Why shards are the unit of work: each actor writes its shard atomically and returns only a small
+ShardInfo, so the driver never holds images (memory stays flat as N grows), a killed build keeps every
+finished shard, and a re-run skips them (the plan is deterministic, so shard names mean the same scenes).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from sppe_ray.config import SPPEConfig, sppe_home
+from sppe_ray.errors import BenchmarkError
+from sppe_ray.pipelines.build_plan import SceneTask, assign_split, group_into_shards, plan_scenes
+from sppe_ray.schema import BENCHMARK_SCHEMA, ShardWriter, table_from_rows, verify_benchmark, write_shard
+
+log = logging.getLogger(__name__)
+
+STRATEGIES_PER_SCENE = 2
+
+
+def plan_for(cfg: SPPEConfig) -> list[SceneTask]:
+    """The scene tasks of a build: synthetic sppe-mini, or a user's folder of images."""
+    b = cfg.build
+    if b.images:
+        return _plan_user_images(cfg)
+    return plan_scenes(b.n_scenes, b.instructions_per_scene, b.strategies, STRATEGIES_PER_SCENE,
+                       b.splits, b.seed)
+
+
+def _plan_user_images(cfg: SPPEConfig) -> list[SceneTask]:
+    """One scene per user image; instructions are drawn later from the detected category (see factory)."""
+    from sppe_ray.datasets.images import list_user_images
+
+    b = cfg.build
+    folder = Path(b.images)
+    if not folder.is_dir():
+        raise BenchmarkError(f"--images folder not found: {folder}")
+    entries = list_user_images(folder)
+    if not entries:
+        raise BenchmarkError(f"no images found under {folder}")
+    rng = np.random.default_rng(b.seed)
+    tasks = []
+    for i, entry in enumerate(entries):
+        tasks.append(SceneTask(i, "", int(rng.integers(0, 2**31 - 1)), ("default",) + tuple(
+            s for s in b.strategies if s != "default")[: STRATEGIES_PER_SCENE - 1], (),
+            assign_split(entry.group, b.splits, b.seed), image_path=str(entry.path),
+            extra={"entry": entry.to_dict(), "group": entry.group}))
+    return tasks
+
+
+def scenes_per_shard(cfg: SPPEConfig) -> int:
+    per_scene = max(1, cfg.build.instructions_per_scene * STRATEGIES_PER_SCENE)
+    return max(1, math.ceil(cfg.build.shard_size / per_scene))
+
+
+class ShardBuilder:
+    """Ray Data actor: builds one shard per input row and writes it; returns the shard's summary."""
+
+    def __init__(self, cfg_json: str, out_dir: str) -> None:
+        _limit_threads()
+        from sppe_ray.pipelines.build_samples import SampleFactory
+
+        self.cfg = SPPEConfig.model_validate_json(cfg_json)
+        self.out_dir = out_dir
+        self.factory = SampleFactory(self.cfg)
+
+    def __call__(self, batch: dict) -> dict:
+        names, infos = [], []
+        for name, tasks_json in zip(batch["shard"], batch["tasks"], strict=True):
+            infos.append(json.dumps(self.build_one(str(name), json.loads(tasks_json))))
+            names.append(str(name))
+        return {"shard": np.array(names, dtype=object), "info": np.array(infos, dtype=object)}
+
+    def build_one(self, name: str, task_dicts: list[dict]) -> dict:
+        rows, skipped, started = [], Counter(), time.perf_counter()
+        for d in task_dicts:
+            task = _task_from_dict(d)
+            if self.cfg.build.images:
+                task = self._with_instructions(task)
+            result = self.factory.rows_for(task)
+            rows.extend(result.rows)
+            skipped.update(result.skipped)
+        info = write_shard(table_from_rows(rows, BENCHMARK_SCHEMA), self.out_dir, name,
+                           schema=BENCHMARK_SCHEMA, skipped=dict(skipped))
+        return {"name": info.name, "rows": info.rows, "sha256": info.sha256, "bytes": info.bytes,
+                "counts": info.counts, "skipped": info.skipped, "seconds": time.perf_counter() - started}
+
+    def _with_instructions(self, task: SceneTask) -> SceneTask:
+        """User images: the category is known only after detection, so pick instructions here."""
+        from sppe_ray.taxonomy import applicable_instructions
+
+        try:
+            scene = self.factory.scene_for(task)
+        except Exception:  # the factory records the failure when it retries below
+            return task
+        if not scene.regions:
+            return task
+        cat = scene.regions[0].category
+        codes = applicable_instructions(cat)
+        rng = np.random.default_rng(task.seed)
+        k = min(self.cfg.build.instructions_per_scene, len(codes))
+        picks = tuple(str(codes[int(i)]) for i in sorted(rng.choice(len(codes), size=k, replace=False)))
+        return replace(task, category=cat, instructions=picks)
+
+
+def _task_from_dict(d: dict) -> SceneTask:
+    d = dict(d)
+    d["strategies"] = tuple(d["strategies"])
+    d["instructions"] = tuple(d["instructions"])
+    return SceneTask(**d)
+
+
+def _limit_threads() -> None:
+    """One thread per library per actor: actors already run in parallel, oversubscription only slows."""
+    try:
+        import cv2
+
+        cv2.setNumThreads(1)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None = None,
+                    progress: bool = True) -> dict:
+    """Build (or finish building) the benchmark at `out_dir`; returns the manifest plus timings."""
+    import ray
+
+    from sppe_ray.runtime import actor_cpus, init_ray
+
+    started = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = plan_for(cfg)
+    shards = group_into_shards(tasks, scenes_per_shard(cfg))
+    writer = ShardWriter(out, schema=BENCHMARK_SCHEMA)
+    existing = {s.name for s in writer.existing_shards()}
+    todo = [(n, ts) for n, ts in shards.items() if writer.shard_name(int(n.split("-")[-1])) not in existing]
+    log.info("build %s: %d scenes in %d shards, %d already done", out, len(tasks), len(shards),
+             len(shards) - len(todo))
+    if todo:
+        init_ray(cfg.ray.num_cpus)
+        n_actors = actors or max(1, min(cfg.ray.actors, len(todo), int(ray.cluster_resources().get("CPU", 1))))
+        items = [{"shard": n, "tasks": json.dumps([t.to_dict() for t in ts])} for n, ts in todo]
+        ds = ray.data.from_items(items, override_num_blocks=len(items))
+        ds = ds.map_batches(ShardBuilder, fn_constructor_args=(cfg.model_dump_json(), str(out)), batch_size=1,
+                            compute=ray.data.ActorPoolStrategy(size=n_actors),
+                            num_cpus=actor_cpus(cfg.ray.actor_cpus))
+        bar = _progress(len(todo), progress)
+        for row in ds.iter_rows():
+            info = json.loads(row["info"])
+            bar.update(1)
+            bar.set_postfix(rows=info["rows"], last=f"{info['seconds']:.1f}s")
+        bar.close()
+    writer = ShardWriter(out, schema=BENCHMARK_SCHEMA)
+    found = writer.existing_shards()
+    expected = {writer.shard_name(int(n.split("-")[-1])) for n in shards}
+    if not expected <= {s.name for s in found}:
+        raise BenchmarkError(f"build of {out} incomplete: {len(expected - {s.name for s in found})} shards missing")
+    for info in found:
+        if info.name not in expected:  # shards of another plan (config changed): not part of this build
+            writer._infos.pop(info.name, None)
+    skipped = Counter()
+    for info in writer.shards:
+        skipped.update(info.skipped)
+    manifest = writer.finish(config=cfg.model_dump(), skipped=dict(skipped),
+                             extra={"name": cfg.build.name, "scenes": len(tasks)})
+    problems = verify_benchmark(out)
+    if problems:
+        raise BenchmarkError(f"built benchmark failed validation: {problems[0]}")
+    return {"path": str(out), "counts": manifest["counts"], "skipped": manifest.get("skipped", {}),
+            "shards": len(manifest["shards"]), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="build shards", unit="shard", disable=not enabled)
+
+
+def default_benchmark_dir(cfg: SPPEConfig) -> Path:
+    return sppe_home() / "benchmarks" / cfg.build.name
+
+
+def ensure_benchmark(cfg: SPPEConfig, path: str | Path | None = None) -> Path:
+    """The benchmark to use: `path` if given (must be valid), else the default one, built if missing."""
+    if path is not None:
+        p = Path(path)
+        problems = verify_benchmark(p)
+        if problems:
+            raise BenchmarkError(f"benchmark {p} is not usable: {problems[0]}")
+        return p
+    p = default_benchmark_dir(cfg)
+    if (p / "manifest.json").exists() and not verify_benchmark(p):
+        return p
+    build_benchmark(cfg, p)
+    return p

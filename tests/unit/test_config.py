@@ -1,0 +1,59 @@
+"""Configuration layers: defaults < YAML < environment < CLI, each validated."""
+
+import pytest
+
+from sppe_ray.config import load_config, sppe_home
+from sppe_ray.errors import ConfigError
+
+
+def test_defaults_are_embedded():
+    cfg = load_config(environ={})
+    assert cfg.build.name == "sppe-mini"
+    assert cfg.build.size == 256
+    assert cfg.editor.name == "procedural"
+
+
+def test_precedence_yaml_env_cli(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("build:\n  n_scenes: 11\n  size: 128\neditor:\n  name: http\n")
+    cfg = load_config(path, environ={})
+    assert (cfg.build.n_scenes, cfg.build.size, cfg.editor.name) == (11, 128, "http")
+    env = {"SPPE__BUILD__N_SCENES": "22", "SPPE__BUILD__SIZE": "64"}
+    cfg = load_config(path, environ=env)
+    assert (cfg.build.n_scenes, cfg.build.size) == (22, 64)
+    cfg = load_config(path, ["build.n_scenes=33"], environ=env)
+    assert (cfg.build.n_scenes, cfg.build.size, cfg.editor.name) == (33, 64, "http")
+
+
+def test_cli_values_parse_as_yaml():
+    cfg = load_config(overrides=["eval.iqa_metrics=[ssim, psnr]", "erma.use_mask=false"], environ={})
+    assert cfg.eval.iqa_metrics == ["ssim", "psnr"]
+    assert cfg.erma.use_mask is False
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("build.n_scenez=3", "build.n_scenez"),
+    ("build.size=huge", "build.size"),
+    ("nosection", "section.key=value"),
+    ("build=3", "section.key"),
+])
+def test_bad_overrides_name_the_key(override, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace(".", r"\.")):
+        load_config(overrides=[override], environ={})
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.yaml", environ={})
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("build: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad, environ={})
+
+
+def test_home_from_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SPPE_HOME", str(tmp_path / "h"))
+    assert sppe_home() == (tmp_path / "h").resolve()
+    monkeypatch.delenv("SPPE_HOME")
+    monkeypatch.chdir(tmp_path)
+    assert sppe_home() == (tmp_path / ".sppe").resolve()
