@@ -26,6 +26,10 @@ if [ ! -f "$stamp" ]; then
   echo "[install] pip install -r requirements.lock (first time: a few minutes)"
   .venv/bin/python -m pip install -q --upgrade "pip>=24" 
   .venv/bin/python -m pip install -q -r requirements.lock
+  # Three opencv wheels share the cv2 folder (pyiqa pulls opencv-python); reinstall the contrib build last so
+  # cv2.quality (BRISQUE), cv2.xphoto and cv2.barcode are the ones that stay.
+  .venv/bin/python -m pip install -q --force-reinstall --no-deps "$(grep '^opencv-contrib-python-headless==' requirements.lock)"
+  .venv/bin/python -c "import cv2; assert hasattr(cv2, 'quality') and hasattr(cv2, 'CascadeClassifier')"
   touch "$stamp"
 fi
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
