@@ -49,7 +49,8 @@ class SampleFactory:
         self.editor = create_editor(ed.name, model=ed.model, url=ed.url, steps=ed.steps, guidance=ed.guidance,
                                     image_guidance=ed.image_guidance, timeout_s=ed.timeout_s,
                                     retries=ed.retries, audit_log=ed.audit_log)
-        self.embedder = create_image_embedder(cfg.embed.image, model=cfg.embed.model)
+        embed_kw = {"model": cfg.embed.model} if cfg.embed.image == "clip" else {}
+        self.embedder = create_image_embedder(cfg.embed.image, **embed_kw)
         self._detector = None
 
     # -- scenes ---------------------------------------------------------------------------------------

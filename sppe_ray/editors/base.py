@@ -1,0 +1,123 @@
+"""The editor contract and the registry that builds editors by name.
+
+The rest of the project treats an editor as a black box: an RGB uint8 image, an SPPE instruction code and a seed
+go in; an image of the same shape comes out. Keeping that boundary narrow is what lets the procedural stand-in,
+a local diffusion pipeline and a remote cloud editor be swapped without touching models, metrics or pipelines.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from sppe_ray.errors import ImageError, SPPEError
+from sppe_ray.imageio import validate_image
+from sppe_ray.taxonomy import normalize_code
+
+MAX_EDIT_PIXELS = 16_000_000  # an editor is never asked to work on more than this (about 4k x 4k)
+# The fields of config.EditorConfig: a whole config section may be passed to any backend.
+CONFIG_KEYS = frozenset({"name", "model", "url", "steps", "guidance", "image_guidance", "timeout_s", "retries",
+                         "audit_log"})
+
+
+class EditorError(SPPEError, RuntimeError):
+    """An editor that was reachable but could not produce an edit (remote error, bad output)."""
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """What every editor backend offers: a name and version for provenance, and one pure-looking edit call."""
+
+    name: str
+    version: str
+
+    def edit(self, image: np.ndarray, instruction_code: str, seed: int) -> np.ndarray:
+        """Return the edited image, same shape as ``image``, uint8 RGB."""
+        ...
+
+
+def check_request(image: object, instruction_code: str | int, seed: object) -> tuple[np.ndarray, str, int]:
+    """Validate the three edit inputs once, so every backend rejects bad input with the same typed errors."""
+    img = validate_image(image, max_pixels=MAX_EDIT_PIXELS, min_side=8)
+    code = normalize_code(instruction_code)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"seed must be an int, got {type(seed).__name__}")
+    return img, code, int(seed) & 0xFFFFFFFF
+
+
+def check_output(out: object, like: np.ndarray, editor: str) -> np.ndarray:
+    """A backend's result must match the input's shape; anything else is that backend's fault."""
+    if not isinstance(out, np.ndarray) or out.dtype != np.uint8 or out.shape != like.shape:
+        shape = getattr(out, "shape", None)
+        raise EditorError(f"editor {editor!r} returned {type(out).__name__} {shape}, expected uint8 {like.shape}")
+    return out
+
+
+_FACTORIES: dict[str, Callable[..., Editor]] = {}
+
+
+def register_editor(name: str, factory: Callable[..., Editor]) -> None:
+    """Add a backend under ``name``; later registrations replace earlier ones (handy in tests)."""
+    _FACTORIES[name] = factory
+
+
+def _builtin(name: str) -> Callable[..., Editor] | None:
+    # Imported lazily: the diffusers and httpx stacks are heavy and most callers only need the procedural one.
+    if name == "procedural":
+        from sppe_ray.editors.procedural import ProceduralEditor
+
+        return ProceduralEditor
+    if name == "instruct_pix2pix":
+        from sppe_ray.editors.instruct_pix2pix import InstructPix2PixEditor
+
+        return InstructPix2PixEditor
+    if name == "http":
+        from sppe_ray.editors.http_client import HTTPEditor
+
+        return HTTPEditor
+    return None
+
+
+def available_editors() -> tuple[str, ...]:
+    """Names ``create_editor`` accepts."""
+    return tuple(sorted({"procedural", "instruct_pix2pix", "http", *_FACTORIES}))
+
+
+def create_editor(name: str = "procedural", **kwargs: Any) -> Editor:
+    """Build an editor by name. Unknown names raise ``ValueError`` listing the choices.
+
+    Keyword arguments are the backend's own settings (they mirror ``config.EditorConfig``: ``model``, ``url``,
+    ``steps``, ``guidance``, ``image_guidance``, ``timeout_s``, ``retries``, ``audit_log``); ``None`` values are
+    dropped so a config section can be splatted in whole.
+    """
+    factory = _FACTORIES.get(name) or _builtin(name)
+    if factory is None:
+        raise ValueError(f"unknown editor {name!r}; choose one of {', '.join(available_editors())}")
+    return factory(**_settings_for(factory, {k: v for k, v in kwargs.items() if v is not None}))
+
+
+def _settings_for(factory: Callable[..., Editor], settings: dict[str, Any]) -> dict[str, Any]:
+    """Drop shared config keys a backend does not take; any other unexpected key still fails loudly."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return settings
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return settings
+    return {k: v for k, v in settings.items() if k in params or k not in CONFIG_KEYS}
+
+
+__all__ = [
+    "Editor",
+    "EditorError",
+    "ImageError",
+    "MAX_EDIT_PIXELS",
+    "available_editors",
+    "check_output",
+    "check_request",
+    "create_editor",
+    "register_editor",
+]

@@ -1,0 +1,91 @@
+"""Embedder protocols and the name -> backend registry.
+
+Backends are imported lazily inside the factories so that importing ``sppe_ray.embed`` never pulls torch or
+transformers: the offline default (``classic``) needs only numpy and OpenCV.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from sppe_ray.errors import ConfigError, ImageError
+
+IMAGE_EMBEDDERS = ("classic", "clip")
+TEXT_EMBEDDERS = ("minilm", "clip", "hashing")
+
+
+@runtime_checkable
+class ImageEmbedder(Protocol):
+    """Maps RGB uint8 images to L2-normalised float32 rows; one call embeds a whole batch."""
+
+    name: str
+    dim: int
+
+    def embed(self, images: list[np.ndarray]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class TextEmbedder(Protocol):
+    """Maps strings to L2-normalised float32 rows."""
+
+    name: str
+    dim: int
+
+    def embed_text(self, texts: list[str]) -> np.ndarray: ...
+
+
+def check_images(images: list[np.ndarray]) -> list[np.ndarray]:
+    """Validate a batch against the project's image convention (uint8 HxWx3), failing with ImageError.
+
+    Embedders are fed from decoded PNGs, so anything else is a caller bug that should surface early and typed.
+    """
+    if isinstance(images, np.ndarray) and images.ndim == 3:
+        raise ImageError("embed() takes a list of images, got a single array; wrap it in a list.")
+    out = []
+    for i, img in enumerate(images):
+        if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+            desc = f"{getattr(img, 'dtype', type(img).__name__)} {getattr(img, 'shape', '')}"
+            raise ImageError(f"image {i} must be an RGB uint8 array of shape (H, W, 3), got {desc}.")
+        if img.shape[0] < 2 or img.shape[1] < 2:
+            raise ImageError(f"image {i} is too small to embed: {img.shape[:2]}.")
+        out.append(img)
+    return out
+
+
+def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
+    """Row-wise L2 normalisation (float32); an all-zero row stays zero instead of becoming NaN."""
+    x = np.asarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(norms, eps)).astype(np.float32)
+
+
+def create_image_embedder(name: str = "classic", **kw: Any) -> ImageEmbedder:
+    """Build an image embedder by name: ``classic`` (offline, weight-free) or ``clip`` (needs ``model=``)."""
+    if name == "classic":
+        from sppe_ray.embed.classic import ClassicEmbedder
+
+        return ClassicEmbedder(**kw)
+    if name == "clip":
+        from sppe_ray.embed.clip import CLIPImageEmbedder
+
+        return CLIPImageEmbedder(**kw)
+    raise ConfigError(f"unknown image embedder {name!r}; set embed.image to one of {', '.join(IMAGE_EMBEDDERS)}.")
+
+
+def create_text_embedder(name: str = "hashing", **kw: Any) -> TextEmbedder:
+    """Build a text embedder by name: ``hashing`` (no weights), ``minilm`` (weights in a package) or ``clip``."""
+    if name == "hashing":
+        from sppe_ray.embed.text import HashingTextEmbedder
+
+        return HashingTextEmbedder(**kw)
+    if name == "minilm":
+        from sppe_ray.embed.text import MiniLMTextEmbedder
+
+        return MiniLMTextEmbedder(**kw)
+    if name == "clip":
+        from sppe_ray.embed.clip import CLIPTextEmbedder
+
+        return CLIPTextEmbedder(**kw)
+    raise ConfigError(f"unknown text embedder {name!r}; set embed.text to one of {', '.join(TEXT_EMBEDDERS)}.")
