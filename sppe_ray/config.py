@@ -27,7 +27,7 @@ class Section(BaseModel):
 class BuildConfig(Section):
     name: str = "sppe-mini"
     size: int = Field(256, ge=32, le=2048)
-    n_scenes: int = Field(640, ge=1, description="private scenes; each yields several samples")
+    n_scenes: int = Field(320, ge=1, description="private scenes; each yields 2 strategies x instructions samples")
     instructions_per_scene: int = Field(5, ge=1, le=65)
     strategies: list[str] = Field(default_factory=lambda: ["default", "blur", "pixelate", "fill", "inpaint"])
     splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "val": 0.1, "test": 0.2})

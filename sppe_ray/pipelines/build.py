@@ -83,10 +83,10 @@ class ShardBuilder:
     def build_one(self, name: str, task_dicts: list[dict]) -> dict:
         rows, skipped, started = [], Counter(), time.perf_counter()
         for d in task_dicts:
-            task = _task_from_dict(d)
+            task, scene = _task_from_dict(d), None
             if self.cfg.build.images:
-                task = self._with_instructions(task)
-            result = self.factory.rows_for(task)
+                task, scene = self._with_instructions(task)
+            result = self.factory.rows_for(task, scene)
             rows.extend(result.rows)
             skipped.update(result.skipped)
         info = write_shard(table_from_rows(rows, BENCHMARK_SCHEMA), self.out_dir, name,
@@ -94,22 +94,23 @@ class ShardBuilder:
         return {"name": info.name, "rows": info.rows, "sha256": info.sha256, "bytes": info.bytes,
                 "counts": info.counts, "skipped": info.skipped, "seconds": time.perf_counter() - started}
 
-    def _with_instructions(self, task: SceneTask) -> SceneTask:
+    def _with_instructions(self, task: SceneTask):
         """User images: the category is known only after detection, so pick instructions here."""
+        from sppe_ray.errors import SPPEError
         from sppe_ray.taxonomy import applicable_instructions
 
         try:
             scene = self.factory.scene_for(task)
-        except Exception:  # the factory records the failure when it retries below
-            return task
+        except SPPEError:  # rows_for loads it again and records the reason as a skip
+            return task, None
         if not scene.regions:
-            return task
+            return task, scene
         cat = scene.regions[0].category
         codes = applicable_instructions(cat)
         rng = np.random.default_rng(task.seed)
         k = min(self.cfg.build.instructions_per_scene, len(codes))
         picks = tuple(str(codes[int(i)]) for i in sorted(rng.choice(len(codes), size=k, replace=False)))
-        return replace(task, category=cat, instructions=picks)
+        return replace(task, category=cat, instructions=picks), scene
 
 
 def _task_from_dict(d: dict) -> SceneTask:

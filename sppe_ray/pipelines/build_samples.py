@@ -103,22 +103,24 @@ class SampleFactory:
             checks.append({"region": k, "strategy": name, "attempts": attempts, **_check_dict(check)})
         return image, checks
 
-    def rows_for(self, task: SceneTask, split_override: str | None = None) -> SceneResult:
+    def rows_for(self, task: SceneTask, scene: Scene | None = None) -> SceneResult:
+        """Rows of one scene (rendered or loaded here unless given); failures become skip counts."""
         result = SceneResult()
         try:
-            scene = self.scene_for(task)
+            scene = scene if scene is not None else self.scene_for(task)
         except SPPEError as exc:
             result.skipped[_reason(exc, "scene_error")] += 1
             return result
         if not scene.regions:
             result.skipped["no_private_region"] += len(task.strategies) * len(task.instructions)
             return result
-        split = split_override or task.split
+        split = task.split
         src = scene.image
         mask = scene.union_mask()
         src_png, mask_png = encode_png(src), encode_mask(mask)
         category = task.category if not task.image_path else scene.regions[0].category
         src_edits = {code: self.editor.edit(src, code, task.seed) for code in task.instructions}
+        src_edit_png = {code: encode_png(img) for code, img in src_edits.items()}
         for strategy in task.strategies:
             try:
                 sur, checks = self.surrogate(scene, strategy, _strategy_seed(task.seed, strategy))
@@ -136,7 +138,7 @@ class SampleFactory:
                     "split": split, "category": category, "instruction_code": code,
                     "instruction": instr.text, "task_tag": instr.task_tag, "strategy": resolved,
                     "source": src_png, "mask": mask_png, "surrogate": sur_png,
-                    "source_edit": encode_png(src_edits[code]), "surrogate_edit": encode_png(sur_edits[j]),
+                    "source_edit": src_edit_png[code], "surrogate_edit": encode_png(sur_edits[j]),
                     "editability": float(labels["editability"][j]),
                     "label_output": float(labels["label_output"][j]),
                     "label_region": float(labels["label_region"][j]),

@@ -53,15 +53,19 @@ def face_descriptor(img: np.ndarray, box: Box | None = None) -> np.ndarray | Non
     return None if face is None else descriptor_at(img, face)
 
 
-def identity_distance(img_a: np.ndarray, img_b: np.ndarray, mask: np.ndarray | None = None) -> float | None:
+def identity_distance(img_a: np.ndarray, img_b: np.ndarray, mask: np.ndarray | None = None,
+                      face_box: Box | None = None) -> float | None:
     """Euclidean distance between the identities of the face in `img_a` (the source) and `img_b`, looking
     inside the mask's box when given; dlib calls distances below 0.6 the same person.
 
     None when `img_a` has no detectable face. When `img_b` has none, its descriptor is taken at the
     source's face box: an attacker knows where the face was, so "undetectable" is not counted as safe.
+    A known `face_box` (from the region) is used for both images without detection.
     """
     if img_a.shape != img_b.shape:
         raise ValueError(f"images differ in shape: {img_a.shape} vs {img_b.shape}")
+    if face_box is not None:
+        return float(np.linalg.norm(descriptor_at(img_a, face_box) - descriptor_at(img_b, face_box)))
     box = _mask_box(mask) if mask is not None else None
     face_a = find_face_box(img_a, box)
     if face_a is None:

@@ -1,0 +1,262 @@
+"""The per-batch work of an evaluation: benchmark rows in, result rows (one per sample x method) out.
+
+`SampleEvaluator` is a callable class so Ray Data can keep it in an actor pool: models and metrics load once
+per actor, not once per batch. Every method runs inside its own try block per batch, and falls back to one
+sample at a time when the batch fails, so one bad sample costs one `error` cell, never the job.
+Result rows are sorted and carry no timings, so the same inputs give byte-identical result shards.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sppe_ray.imageio import decode_image, decode_mask, encode_png
+from sppe_ray.pipelines.eval_checks import RegionChecks, identity_recovered, text_recovered
+from sppe_ray.pipelines.eval_plan import FACE_KINDS, PRIVACY_METHOD, TEXT_KINDS, EvalPlan
+from sppe_ray.schema import RESULT_SCHEMA
+from sppe_ray.taxonomy import CATEGORIES
+
+PATH_COLUMN = "path"  # added by ray.data.read_parquet(include_paths=True): which benchmark shard a row came from
+INPUT_COLUMNS = ["sample_id", "split", "category", "instruction_code", "task_tag", "strategy", "source", "mask",
+                 "surrogate", "source_edit", "surrogate_edit"]
+OUTPUT_SCHEMA = RESULT_SCHEMA.append(pa.field(PATH_COLUMN, pa.string()))
+_KEYS = ["sample_id", "split", "category", "instruction_code", "task_tag", "strategy"]
+
+
+def _err(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _json(d: dict[str, Any]) -> str:
+    """JSON with NaN/inf as null, so results stay valid JSON and readable by any tool."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+    return json.dumps(clean, sort_keys=True)
+
+
+def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], n: int) -> tuple[list[Any], list[str | None]]:
+    """Run ``batch_fn`` on all indices; if it raises, run it on each index alone and keep each error."""
+    try:
+        values = batch_fn(list(range(n)))
+        return list(values), [None] * n
+    except Exception:
+        pass
+    values: list[Any] = [None] * n
+    errors: list[str | None] = [None] * n
+    for i in range(n):
+        try:
+            values[i] = batch_fn([i])[0]
+        except Exception as exc:
+            errors[i] = _err(exc)
+    return values, errors
+
+
+class DecodedBatch:
+    """Images of one batch decoded once; a sample that cannot be decoded is recorded in `errors`."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df.reset_index(drop=True)
+        self.errors: dict[int, str] = {}
+        self.images: dict[str, list[np.ndarray | None]] = {k: [] for k in
+                                                             ("source", "surrogate", "source_edit", "surrogate_edit")}
+        self.masks: list[np.ndarray | None] = []
+        for i, row in self.df.iterrows():
+            try:
+                imgs = {k: decode_image(row[k]) for k in self.images if row[k] is not None}
+                missing = [k for k in self.images if k not in imgs]
+                if missing:
+                    raise ValueError(f"benchmark row has no {missing[0]} image")
+                mask = decode_mask(row["mask"], imgs["source"].shape[:2])
+            except Exception as exc:
+                self.errors[int(i)] = _err(exc)
+                imgs, mask = {}, None
+            for k in self.images:
+                self.images[k].append(imgs.get(k))
+            self.masks.append(mask)
+        self.ok = [i for i in range(len(self.df)) if i not in self.errors]
+
+    def take(self, key: str, idx: Sequence[int]) -> list[np.ndarray]:
+        return [self.images[key][i] for i in idx]  # type: ignore[misc]
+
+
+class SampleEvaluator:
+    """Ray Data actor: computes every planned method on a batch of benchmark rows (pandas in, Arrow out)."""
+
+    def __init__(self, plan: EvalPlan, split: str | None = None) -> None:
+        from sppe_ray.embed import create_image_embedder
+        from sppe_ray.metrics import iqa
+
+        self.plan = plan
+        self.split = split
+        self.metrics = {m.method: iqa.create_metric(m.metric) for m in plan.iqa}
+        self.embedders = {f"embed:{e}": create_image_embedder(e) for e in plan.embedders}
+        self.rec_embedder = create_image_embedder(plan.recovery_embedder)
+        self.erma = None
+        self.erma_error: str | None = None
+        if plan.erma_dir:
+            try:
+                from sppe_ray.models.erma import ERMAPredictor
+
+                self.erma = ERMAPredictor.load(plan.erma_dir)
+            except Exception as exc:
+                self.erma_error = _err(exc)
+        from sppe_ray.models.recovery import create_recoverer
+
+        self.recoverers: dict[str, Any] = {}
+        self.recoverer_errors: dict[str, str] = {}
+        for method, name, kwargs in plan.recovery:
+            try:
+                self.recoverers[method] = create_recoverer(name, **kwargs)
+            except Exception as exc:
+                self.recoverer_errors[method] = _err(exc)
+        self.checks = RegionChecks()
+
+    def __call__(self, df: pd.DataFrame) -> pa.Table:
+        if self.split is not None:
+            df = df[df["split"] == self.split]
+        batch = DecodedBatch(df)
+        rows: list[dict[str, Any]] = []
+        rows += self._editability(batch)
+        rows += self._recovery(batch)
+        if self.plan.privacy_checks:
+            rows += self._privacy(batch)
+        rows.sort(key=lambda r: (r["sample_id"], r["task"], r["method"]))
+        return pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
+
+    # -- rows -------------------------------------------------------------------------------------------------
+    def _row(self, batch: DecodedBatch, i: int, task: str, method: str, *, score: float | None = None,
+             metrics: dict[str, Any] | None = None, output: bytes | None = None,
+             error: str | None = None) -> dict[str, Any]:
+        rec = batch.df.iloc[i]
+        row = {k: str(rec[k]) for k in _KEYS}
+        error = batch.errors.get(i, error)
+        if score is not None and not math.isfinite(score):
+            score = None
+        row.update(task=task, method=method, score=None if error else score,
+                   metrics=_json(metrics) if metrics is not None else None, output=None if error else output,
+                   error=error, **{PATH_COLUMN: str(rec.get(PATH_COLUMN, ""))})
+        return row
+
+    def _editability(self, batch: DecodedBatch) -> list[dict[str, Any]]:
+        ok = batch.ok
+        srcs, surs = batch.take("source", ok), batch.take("surrogate", ok)
+        scorers: dict[str, tuple[Callable[[list[int]], list[float]], dict[str, Any]]] = {}
+        for m in self.plan.iqa:
+            metric = self.metrics[m.method]
+            def iqa_scores(idx: list[int], metric: Any = metric) -> list[float]:
+                refs = None if metric.kind == "nr" else [srcs[j] for j in idx]
+                return [float(v) for v in metric.batch(refs, [surs[j] for j in idx])]
+            scorers[m.method] = (iqa_scores, {"lower_better": m.lower_better, "kind": m.kind})
+        for name, emb in self.embedders.items():
+            def cos(idx: list[int], emb: Any = emb) -> list[float]:
+                f = emb.embed([srcs[j] for j in idx] + [surs[j] for j in idx]).astype(np.float64)
+                k = len(idx)
+                return [float(v) for v in np.sum(f[:k] * f[k:], axis=1)]
+            scorers[name] = (cos, {"lower_better": False, "kind": "embedding"})
+        if self.plan.erma_dir:
+            scorers["erma"] = (self._erma_scores(batch, ok), {"lower_better": False, "kind": "learned"})
+        rows = []
+        for method, (fn, meta) in scorers.items():
+            values, errors = run_per_sample(fn, len(ok))
+            for j, i in enumerate(ok):
+                rows.append(self._row(batch, i, "editability", method, score=values[j], metrics=meta,
+                                      error=errors[j]))
+            rows += [self._row(batch, i, "editability", method, metrics=meta) for i in batch.errors]
+        return rows
+
+    def _erma_scores(self, batch: DecodedBatch, ok: list[int]) -> Callable[[list[int]], list[float]]:
+        def fn(idx: list[int]) -> list[float]:
+            if self.erma is None:
+                raise RuntimeError(f"ERMA model failed to load: {self.erma_error}")
+            sel = [ok[j] for j in idx]
+            codes = [str(batch.df.iloc[i]["instruction_code"]) for i in sel]
+            out = self.erma.predict(batch.take("source", sel), batch.take("surrogate", sel), codes,
+                                    [batch.masks[i] for i in sel])
+            return [float(v) for v in out]
+        return fn
+
+    def _recovery(self, batch: DecodedBatch) -> list[dict[str, Any]]:
+        from sppe_ray.metrics.recovery import recovery_metrics_batch
+
+        ok = batch.ok
+        rows = []
+        for method, _name, _kw in self.plan.recovery:
+            rec = self.recoverers.get(method)
+
+            def run(idx: list[int], rec: Any = rec, method: str = method) -> list[np.ndarray]:
+                if rec is None:
+                    raise RuntimeError(f"recoverer failed to load: {self.recoverer_errors.get(method)}")
+                sel = [ok[j] for j in idx]
+                codes = [str(batch.df.iloc[i]["instruction_code"]) for i in sel]
+                return rec.recover_batch(batch.take("source", sel), batch.take("surrogate", sel),
+                                         batch.take("surrogate_edit", sel), [batch.masks[i] for i in sel], codes)
+            outs, errors = run_per_sample(run, len(ok))
+
+            def score(idx: list[int], outs: list[Any] = outs) -> list[dict[str, float]]:
+                sel = [ok[j] for j in idx]
+                res = recovery_metrics_batch(batch.take("source", sel), batch.take("source_edit", sel),
+                                             batch.take("surrogate", sel), batch.take("surrogate_edit", sel),
+                                             [outs[j] for j in idx], self.rec_embedder)
+                return [{k: float(v[n]) for k, v in res.items()} for n in range(len(idx))]
+            good = [j for j in range(len(ok)) if errors[j] is None]
+            metric_values, metric_errors = run_per_sample(
+                lambda idx, good=good: score([good[k] for k in idx]), len(good))
+            for k, j in enumerate(good):
+                errors[j] = metric_errors[k]
+            by_j = dict(zip(good, metric_values, strict=True))
+            for j, i in enumerate(ok):
+                if errors[j] is not None:
+                    rows.append(self._row(batch, i, "recovery", method, error=errors[j]))
+                    continue
+                metrics = dict(by_j[j])
+                self._recovered_checks(batch, i, outs[j], metrics)
+                rows.append(self._row(batch, i, "recovery", method, metrics=metrics, output=encode_png(outs[j])))
+            rows += [self._row(batch, i, "recovery", method) for i in batch.errors]
+        return rows
+
+    def _kind(self, batch: DecodedBatch, i: int) -> str:
+        cat = CATEGORIES.get(str(batch.df.iloc[i]["category"]))
+        return cat.kind if cat is not None else ""
+
+    def _recovered_checks(self, batch: DecodedBatch, i: int, out: np.ndarray, metrics: dict[str, Any]) -> None:
+        """Add identity/text recovered flags for face/text samples; a check failure is kept as NaN + reason."""
+        kind = self._kind(batch, i)
+        src, mask = batch.images["source"][i], batch.masks[i]
+        try:
+            if kind in FACE_KINDS:
+                d = self.checks.identity_distance(src, out, mask)  # type: ignore[arg-type]
+                metrics.update(identity_distance=d, identity_recovered=identity_recovered(d))
+            if kind in TEXT_KINDS:
+                key = str(batch.df.iloc[i]["sample_id"])
+                s = self.checks.text_similarity(key, src, out, mask)  # type: ignore[arg-type]
+                metrics.update(text_similarity=s, text_recovered=text_recovered(s))
+        except Exception as exc:
+            metrics["check_error"] = _err(exc)
+
+    def _privacy(self, batch: DecodedBatch) -> list[dict[str, Any]]:
+        from sppe_ray.metrics.privacy import pixel_leak
+
+        rows = []
+        for i in batch.ok:
+            metrics: dict[str, Any] = {}
+            error = None
+            try:
+                src, sur, mask = batch.images["source"][i], batch.images["surrogate"][i], batch.masks[i]
+                metrics["pixel_leak"] = pixel_leak(src, sur, mask)  # type: ignore[arg-type]
+                kind = self._kind(batch, i)
+                if kind in FACE_KINDS:
+                    metrics["identity_distance"] = self.checks.identity_distance(src, sur, mask)  # type: ignore
+                if kind in TEXT_KINDS:
+                    key = str(batch.df.iloc[i]["sample_id"])
+                    metrics["ocr_similarity"] = self.checks.text_similarity(key, src, sur, mask)  # type: ignore
+            except Exception as exc:
+                error = _err(exc)
+            rows.append(self._row(batch, i, "privacy", PRIVACY_METHOD, metrics=metrics, error=error))
+        rows += [self._row(batch, i, "privacy", PRIVACY_METHOD) for i in batch.errors]
+        return rows
