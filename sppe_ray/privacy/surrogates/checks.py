@@ -49,13 +49,16 @@ def _kind(region: Region) -> str:
         return "face" if "face" in region.category else ("text" if region.text else "other")
 
 
-def _known_face_box(region: Region) -> tuple[int, int, int, int] | None:
-    """Where the face is, when the region already says so (detected box or a face-category mask): skips
-    re-detecting it, which is the slow part of the identity test (dlib MMOD, seconds on a busy CPU)."""
+def _known_face_box(image: np.ndarray, region: Region) -> tuple[int, int, int, int] | None:
+    """Where the face is: the region's detected box, else found once inside the mask's box and kept in
+    `region.meta["box"]`, so the slow detector (dlib MMOD) runs once per region, not per attempt.
+    The surrogate is read at the same box: an attacker knows where the face was."""
     box = region.meta.get("box")
-    if box is not None:
-        return tuple(int(v) for v in box)
-    return bbox_of(region.mask) if region.category == "a105_face_all" else None
+    if box is None and region.category == "a105_face_all":
+        box = leakage.find_face_box(image, bbox_of(region.mask))
+        if box is not None:
+            region.meta["box"] = tuple(int(v) for v in box)
+    return None if box is None else tuple(int(v) for v in box)
 
 
 def pixel_leak(image: np.ndarray, surrogate: np.ndarray, mask: np.ndarray) -> float:
@@ -79,7 +82,7 @@ def check_surrogate(image: np.ndarray, surrogate: np.ndarray, region: Region) ->
     kind = _kind(region)
     distance = similarity = None
     if kind in ("face", "person"):
-        distance = leakage.identity_distance(image, surrogate, mask, face_box=_known_face_box(region))
+        distance = leakage.identity_distance(image, surrogate, mask, face_box=_known_face_box(image, region))
         if distance is not None and distance <= FACE_SAME_PERSON:
             reasons.append(f"identity distance {distance:.3f} <= {FACE_SAME_PERSON} (same person)")
     if kind == "text" or region.text:
