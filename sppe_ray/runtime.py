@@ -36,12 +36,13 @@ def init_ray(num_cpus: int | None = None, *, quiet: bool = True) -> dict:
     if address:
         kwargs["address"] = address
     else:
+        # "local" always starts a fresh in-process cluster; a bare ray.init() would silently join any
+        # cluster already running on the machine (another user's, another test's).
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        kwargs.update(include_dashboard=False, num_cpus=num_cpus)
+        kwargs.update(address="local", include_dashboard=False, num_cpus=num_cpus)
     # Workers must import the project from where the driver runs (fresh clones run uninstalled too).
-    kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _project_pythonpath()}} if not address else None
-    if kwargs["runtime_env"] is None:
-        kwargs.pop("runtime_env")
+    if not address:
+        kwargs["runtime_env"] = {"env_vars": {"PYTHONPATH": _project_pythonpath()}}
     ray.init(**kwargs)
     resources = ray.cluster_resources()
     log.info("ray %s: %s", "joined " + address if address else "started locally", resources)
