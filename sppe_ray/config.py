@@ -96,9 +96,10 @@ class ERMAConfig(Section):
 class RecoveryConfig(Section):
     backend: str = "c2e_net"
     model: str | None = None
+    lora: str | None = None
     width: int = 32
     lr: float = 2e-3
-    steps: int = 1500
+    steps: int = 600
     batch_size: int = 16
     crop: int = 128
     lambda_cycle: float = 0.5
