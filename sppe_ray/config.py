@@ -77,12 +77,12 @@ class ERMAConfig(Section):
     text_encoder: str = "minilm"
     model: str | None = None
     hidden: list[int] = Field(default_factory=lambda: [512, 256, 64])
-    dropout: float = 0.1
+    dropout: float = 0.3
     use_relation: bool = True
     use_instruction: bool = True
     use_mask: bool = True
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
+    lr: float = 3e-4
+    weight_decay: float = 1e-2
     steps: int = 1500
     warmup: int = 100
     batch_size: int = 64
