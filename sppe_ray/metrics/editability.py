@@ -17,6 +17,8 @@ from scipy import optimize, stats
 
 Stat = Callable[[np.ndarray, np.ndarray], float]
 MIN_PAIRS = 3
+#: The 4-parameter logistic needs at least as many pairs as parameters (scipy refuses fewer).
+LOGISTIC_MIN_PAIRS = 4
 
 
 def _clean(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +89,7 @@ def logistic4(x: Sequence[float], y: Sequence[float]) -> np.ndarray:
 def plcc_logistic(x: Sequence[float], y: Sequence[float]) -> float:
     """PLCC after the VQEG 4-parameter logistic mapping (raw PLCC when the fit fails)."""
     xc, yc = _clean(x, y)
-    if _degenerate(xc, yc):
+    if _degenerate(xc, yc) or xc.size < LOGISTIC_MIN_PAIRS:
         return float("nan")
     mapped = logistic4(xc, yc)
     if np.ptp(mapped) == 0:

@@ -106,3 +106,10 @@ def test_grouped_and_table(data):
     assert list(t["method"]) == ["score", "noise"]
     with pytest.raises(KeyError):
         grouped_summary(df, "missing")
+
+
+def test_logistic_plcc_needs_four_pairs():
+    from sppe_ray.metrics.editability import plcc_logistic
+
+    assert np.isnan(plcc_logistic([0.1, 0.5, 0.9], [0.2, 0.4, 0.8]))
+    assert np.isfinite(plcc_logistic([0.1, 0.5, 0.9, 0.7], [0.2, 0.4, 0.8, 0.5]))

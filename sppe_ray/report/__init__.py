@@ -1,0 +1,1 @@
+"""Self-contained HTML reports of an evaluation (plots embedded as base64 PNG; nothing fetched at view time)."""
