@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import json
 import sys
 from pathlib import Path
@@ -49,11 +50,12 @@ def info_dict(cfg: SPPEConfig) -> dict:
     from sppe_ray.backends import backend_status
 
     versions = {}
-    for mod in ("ray", "mlflow", "torch", "torchvision", "transformers", "diffusers", "pyiqa", "cv2", "numpy"):
-        try:
-            versions[mod] = __import__(mod).__version__
-        except Exception as exc:  # a broken optional install must not break `info`
-            versions[mod] = f"unavailable ({type(exc).__name__})"
+    for dist in ("ray", "mlflow", "torch", "torchvision", "transformers", "diffusers", "pyiqa",
+                 "opencv-contrib-python-headless", "numpy"):
+        try:  # package metadata, not imports: `info` must stay fast and must not break on a broken install
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
     from sppe_ray.tracking import tracking_uri
 
     return {
