@@ -7,7 +7,6 @@ With no arguments it builds `sppe-mini` under <SPPE_HOME>/benchmarks. Resumable:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -16,12 +15,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a cl
 
 from sppe_ray.config import load_config  # noqa: E402
 from sppe_ray.errors import SPPEError  # noqa: E402
+from sppe_ray.job_args import job_parser  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", "-c", help="YAML config file")
-    ap.add_argument("--set", "-s", action="append", default=[], help="override section.key=value")
+    ap = job_parser(__doc__)
     ap.add_argument("--out", help="output folder (default <home>/benchmarks/<build.name>)")
     ap.add_argument("--images", help="build from a folder of your own images")
     args = ap.parse_args(argv)
@@ -29,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         from sppe_ray.pipelines.build import build_benchmark, default_benchmark_dir
         from sppe_ray.runtime import init_ray
 
-        cfg = load_config(args.config, args.set)
+        cfg = load_config(args.config, args.overrides)
         if args.images:
             cfg.build.images = args.images
         out = Path(args.out) if args.out else default_benchmark_dir(cfg)

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from sppe_ray.config import SPPEConfig, load_config  # noqa: E402
 from sppe_ray.errors import SPPEError  # noqa: E402
+from sppe_ray.job_args import job_parser  # noqa: E402
 
 log = logging.getLogger("jobs.eval")
 CHAMPIONS = (("erma", "sppe-erma", "sppe_ray.train.erma", "fit_erma"),
@@ -27,10 +28,7 @@ CHAMPIONS = (("erma", "sppe-erma", "sppe_ray.train.erma", "fit_erma"),
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", "-c", help="YAML config file")
-    p.add_argument("--set", "-s", action="append", default=[], dest="overrides", help="section.key=value")
-    p.add_argument("--benchmark", type=Path, help="benchmark folder (default: build/use sppe-mini)")
+    p = job_parser(__doc__.splitlines()[0], benchmark_help="benchmark folder (default: build/use sppe-mini)")
     p.add_argument("--summary-json", type=Path, help="also write summary.json here")
     p.add_argument("--fit", choices=("auto", "never"), default="auto",
                    help="auto: fit missing champions when no --benchmark is given; never: evaluate only")

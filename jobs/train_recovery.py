@@ -18,13 +18,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 
 from sppe_ray.config import load_config, sppe_home  # noqa: E402
 from sppe_ray.errors import SPPEError  # noqa: E402
+from sppe_ray.job_args import job_parser  # noqa: E402
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", "-c", help="YAML config file")
-    p.add_argument("--set", "-s", action="append", default=[], dest="overrides", help="section.key=value")
-    p.add_argument("--benchmark", type=Path, help="benchmark folder (default: SPPE_HOME/benchmarks/<build.name>)")
+    p = job_parser(__doc__.splitlines()[0],
+                   benchmark_help="benchmark folder (default: SPPE_HOME/benchmarks/<build.name>)")
     p.add_argument("--resume-from", type=Path, help="checkpoint folder of an earlier fit to continue")
     p.add_argument("--no-register", action="store_true", help="log the model but do not register it")
     return p.parse_args(argv)

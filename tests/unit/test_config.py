@@ -57,3 +57,14 @@ def test_home_from_env(tmp_path, monkeypatch):
     monkeypatch.delenv("SPPE_HOME")
     monkeypatch.chdir(tmp_path)
     assert sppe_home() == (tmp_path / ".sppe").resolve()
+
+
+def test_job_scripts_share_the_override_flags(tmp_path):
+    from sppe_ray.job_args import job_parser
+
+    args = job_parser("x", benchmark_help="b").parse_args(
+        ["--set", "build.n_scenes=3", "-s", "build.size=64", "--benchmark", str(tmp_path)])
+    cfg = load_config(args.config, args.overrides, environ={})
+    assert (cfg.build.n_scenes, cfg.build.size) == (3, 64)
+    assert args.benchmark == tmp_path
+    assert not hasattr(job_parser("y").parse_args([]), "benchmark")
