@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -68,6 +68,8 @@ class EvalConfig(Section):
     recovery_methods: list[str] = Field(default_factory=lambda: ["edited_surrogate", "paste_back", "local_transfer"])
     bootstrap: int = 1000
     batch_size: int = 16
+    #: OCR detector resolution for text checks ("fast" or "full"; see privacy.detectors.weights.OCR_DETAIL).
+    ocr_detail: Literal["fast", "full"] = "fast"
     output: str | None = None
     report_grid_rows: int = 6
 

@@ -105,7 +105,7 @@ def _rowwise_pearson(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(den > 0, (a * b).sum(axis=1) / den, np.nan)
 
 
-_VECTORISED: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+ROWWISE: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "plcc": _rowwise_pearson,
     "srcc": lambda a, b: _rowwise_pearson(stats.rankdata(a, axis=1), stats.rankdata(b, axis=1)),
 }
@@ -129,8 +129,8 @@ def bootstrap_ci(
     if _degenerate(x, y) or n_boot < 1:
         return (float("nan"), float("nan"))
     idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
-    if isinstance(stat, str) and stat in _VECTORISED:
-        values = _VECTORISED[stat](x[idx], y[idx])
+    if isinstance(stat, str) and stat in ROWWISE:
+        values = ROWWISE[stat](x[idx], y[idx])
     else:
         fn = _NAMED[stat] if isinstance(stat, str) else stat
         values = np.array([fn(x[i], y[i]) for i in idx], dtype=np.float64)

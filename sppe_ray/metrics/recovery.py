@@ -56,8 +56,13 @@ def recovery_metrics_batch(
     sur_edits: list[np.ndarray],
     outs: list[np.ndarray],
     embedder: ImageEmbedder | None = None,
+    input_features: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """The 8 metrics for N samples as float64 arrays; the 5N images are embedded in one call."""
+    """The 8 metrics for N samples as float64 arrays; the 5N images are embedded in one call.
+
+    `input_features` (shape (4, N, d), from `embed_inputs`) skips re-embedding the four inputs: an evaluation
+    scores several recovery methods on the same samples, and only their outputs differ.
+    """
     n = len(srcs)
     if not (len(src_edits) == len(surs) == len(sur_edits) == len(outs) == n):
         raise ImageError("recovery_metrics_batch needs equally long lists of the five images.")
@@ -69,8 +74,12 @@ def recovery_metrics_batch(
     if n == 0:
         return {k: np.zeros(0) for k in RECOVERY_KEYS}
     emb = embedder if embedder is not None else _default_embedder()
-    f = emb.embed([*srcs, *src_edits, *surs, *sur_edits, *outs]).astype(np.float64)
-    f_src, f_src_e, f_sur, f_sur_e, f_out = (f[k * n : (k + 1) * n] for k in range(5))
+    if input_features is None:
+        input_features = embed_inputs(srcs, src_edits, surs, sur_edits, emb)
+    if input_features.shape[:2] != (4, n):
+        raise ImageError(f"input_features must have shape (4, {n}, d), got {input_features.shape}.")
+    f_src, f_src_e, f_sur, f_sur_e = input_features.astype(np.float64)
+    f_out = emb.embed(list(outs)).astype(np.float64)
     moved = f_out - f_src
     return {
         "csim_src": cosine_rows(f_out, f_src),
@@ -82,6 +91,15 @@ def recovery_metrics_batch(
         "gt_ssim": np.array([ssim(outs[i], src_edits[i]) for i in range(n)]),
         "gt_psnr": np.array([psnr(outs[i], src_edits[i]) for i in range(n)]),
     }
+
+
+def embed_inputs(srcs: list[np.ndarray], src_edits: list[np.ndarray], surs: list[np.ndarray],
+                 sur_edits: list[np.ndarray], embedder: ImageEmbedder | None = None) -> np.ndarray:
+    """Embeddings of the four inputs of N samples, shape (4, N, d), in one embedder call."""
+    emb = embedder if embedder is not None else _default_embedder()
+    n = len(srcs)
+    f = emb.embed([*srcs, *src_edits, *surs, *sur_edits])
+    return f.reshape(4, n, -1)
 
 
 def recovery_metrics(

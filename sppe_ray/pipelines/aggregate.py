@@ -17,6 +17,7 @@ import pandas as pd
 from sppe_ray.metrics.editability import correlation_summary
 from sppe_ray.metrics.privacy import identity_leak, mean_ci, ocr_leak
 from sppe_ray.metrics.recovery import RECOVERY_KEYS
+from sppe_ray.pipelines import paired
 
 RECOVERY_RATES = ("identity_recovered", "text_recovered")
 GROUP_COLUMNS = ("category", "task_tag", "strategy")
@@ -157,5 +158,9 @@ def summarize(results: pd.DataFrame, labels: pd.DataFrame, n_boot: int = 1000,
         "recovery": recovery_summary(rec, n_boot, seed),
         "privacy": privacy_summary(priv, n_boot, seed) if len(priv) else {},
         "errors": {str(m): {"count": int(r["count"]), "example": str(r["first"])} for m, r in errors.iterrows()},
+    }
+    summary["comparisons"] = {
+        "editability": paired.editability_comparison(ed, summary["editability"], n_boot, seed),
+        "recovery": paired.recovery_comparison(rec, summary["recovery"], n_boot, seed),
     }
     return summary, group_tables(ed, rec, max(50, n_boot // 5), seed)

@@ -8,7 +8,9 @@ module or its backends are missing, every check returns NaN and the reason is ke
 
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -17,6 +19,10 @@ from sppe_ray.metrics.privacy import FACE_SAME_PERSON
 
 #: OCR similarity at or above which the recovered region is said to carry the source's text.
 TEXT_RECOVERED = 0.5
+#: Pixels around the box that OCR reads (the `pad` of `privacy.detectors.text.rapidocr_lines`); the memo key
+#: must cover everything the engine sees, or two different inputs could share a cached reading.
+OCR_PAD = 4
+OCR_MEMO = 4096
 
 
 def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -30,14 +36,19 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 class RegionChecks:
     """Lazily bound identity/OCR functions; `reason` says why a check is unavailable (None when fine).
 
-    The source region's OCR text is cached per sample: it is compared with the surrogate and with every
-    recovered output, and OCR is the slowest thing this module does.
+    OCR text is memoised by the bytes of the crop the OCR engine reads (bounded LRU): the source region is
+    compared with the surrogate and with every recovered output of every sample sharing it, and an output
+    whose region is the source's own pixels (paste-back) reads the same text without a second OCR call.
+    OCR is the slowest thing this module does, and it is deterministic for equal pixels.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, ocr_detail: str = "fast") -> None:
+        self.ocr_detail = ocr_detail
         self.reason: str | None = None
         self._leakage: Any = None
-        self._texts: dict[str, str] = {}
+        self._texts: OrderedDict[str, str] = OrderedDict()
+        self._faces: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self.ocr_calls = 0
         try:
             from sppe_ray.privacy import leakage
 
@@ -46,25 +57,63 @@ class RegionChecks:
             self.reason = f"privacy.leakage unavailable ({type(exc).__name__}: {exc})"
 
     def identity_distance(self, source: np.ndarray, other: np.ndarray, mask: np.ndarray) -> float:
-        """Face-descriptor distance inside the private region; NaN when the source shows no face."""
-        if self._leakage is None or mask_box(mask) is None:
-            return math.nan
-        value = self._leakage.identity_distance(source, other, mask)
-        return math.nan if value is None else float(value)
+        """Face-descriptor distance inside the private region; NaN when the source shows no face.
 
-    def text_similarity(self, key: str, source: np.ndarray, other: np.ndarray, mask: np.ndarray) -> float:
+        Same rule as `leakage.identity_distance` (the other image's face is looked for in the region, else
+        read at the source's face box); the source's face box and descriptor are memoised by its pixels,
+        since every sample and every method sharing a source compares against the same face.
+        """
+        box = mask_box(mask)
+        if self._leakage is None or box is None:
+            return math.nan
+        if source.shape != other.shape:
+            raise ValueError(f"images differ in shape: {source.shape} vs {other.shape}")
+        key = _pixel_key(source, box)
+        if key not in self._faces:
+            face = self._leakage.find_face_box(source, box)
+            self._faces[key] = (face, None if face is None else self._leakage.descriptor_at(source, face))
+            if len(self._faces) > OCR_MEMO:
+                self._faces.popitem(last=False)
+        face, descriptor = self._faces[key]
+        if face is None:
+            return math.nan
+        other_face = self._leakage.find_face_box(other, box) or face
+        return float(np.linalg.norm(descriptor - self._leakage.descriptor_at(other, other_face)))
+
+    def text_similarity(self, source: np.ndarray, other: np.ndarray, mask: np.ndarray) -> float:
         """OCR similarity (0..1) of `other`'s region text to the source's; NaN when the source reads empty."""
         box = mask_box(mask)
         if self._leakage is None or box is None:
             return math.nan
-        if key not in self._texts:
-            if len(self._texts) > 4096:
-                self._texts.clear()
-            self._texts[key] = self._leakage.ocr_text(source, box)
-        ref = self._texts[key]
+        ref = self.ocr(source, box)
         if not self._leakage.normalise_text(ref):
             return math.nan
-        return float(self._leakage.text_similarity(ref, self._leakage.ocr_text(other, box)))
+        return float(self._leakage.text_similarity(ref, self.ocr(other, box)))
+
+    def ocr(self, image: np.ndarray, box: tuple[int, int, int, int]) -> str:
+        """`leakage.ocr_text(image, box)`, memoised on the pixels OCR reads (the box padded by OCR_PAD)."""
+        key = _pixel_key(image, box, OCR_PAD) + self.ocr_detail
+        text = self._texts.get(key)
+        if text is None:
+            text = self._leakage.ocr_text(image, box, detail=self.ocr_detail)
+            self.ocr_calls += 1
+            self._texts[key] = text
+            if len(self._texts) > OCR_MEMO:
+                self._texts.popitem(last=False)
+        else:
+            self._texts.move_to_end(key)
+        return text
+
+
+def _pixel_key(image: np.ndarray, box: tuple[int, int, int, int], pad: int | None = None) -> str:
+    """Digest of the pixels a check reads: the box padded by `pad` (None: the whole image) plus the box."""
+    if pad is None:
+        crop = image
+    else:
+        x0, y0, x1, y1 = box
+        h, w = image.shape[:2]
+        crop = image[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)]
+    return hashlib.sha1(np.ascontiguousarray(crop).tobytes() + repr((box, crop.shape)).encode()).hexdigest()
 
 
 def identity_recovered(distance: float) -> float:

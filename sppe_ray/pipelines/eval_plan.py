@@ -46,6 +46,7 @@ class EvalPlan:
     recovery_embedder: str = "classic"
     privacy_checks: bool = True
     skipped: dict[str, str] = field(default_factory=dict)
+    ocr_detail: str = "fast"
 
     @property
     def editability_methods(self) -> list[str]:
@@ -135,7 +136,8 @@ def make_plan(cfg: SPPEConfig, *, use_registry: bool = True) -> EvalPlan:
             skipped[C2E_METHOD] = reason
     if c2e_dir:
         recovery.append((C2E_METHOD, "c2e_net", {"model": c2e_dir, "device": "cpu"}))
-    return EvalPlan(tuple(iqa), embedders, erma_dir, tuple(recovery), cfg.embed.image, True, skipped)
+    return EvalPlan(tuple(iqa), embedders, erma_dir, tuple(recovery), cfg.embed.image, True, skipped,
+                    cfg.eval.ocr_detail)
 
 
 def _embedder_ok(name: str, cfg: SPPEConfig, skipped: dict[str, str]) -> bool:

@@ -8,8 +8,10 @@ Result rows are sorted and carry no timings, so the same inputs give byte-identi
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +40,41 @@ def _json(d: dict[str, Any]) -> str:
     """JSON with NaN/inf as null, so results stay valid JSON and readable by any tool."""
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
     return json.dumps(clean, sort_keys=True)
+
+
+class PairCache:
+    """Results of the methods that only look at (source, surrogate[, mask]), keyed by those images' bytes.
+
+    Why: a benchmark scene is edited with several instructions, so the same source/surrogate pair appears in
+    several samples (5 in sppe-mini); the IQA baselines, embedder cosines and privacy checks of a pair are
+    computed once per actor instead of once per sample. Bounded (LRU) so a long evaluation cannot grow it.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self.hits = 0
+
+    def get(self, method: str, key: str) -> Any:
+        item = self._items.get((method, key))
+        if item is not None:
+            self._items.move_to_end((method, key))
+            self.hits += 1
+        return item
+
+    def put(self, method: str, key: str, value: Any) -> None:
+        self._items[(method, key)] = value
+        self._items.move_to_end((method, key))
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+
+
+def content_key(*parts: bytes | None) -> str:
+    """A digest of encoded images: equal bytes, equal key (PNG encoding here is deterministic)."""
+    h = hashlib.sha1()
+    for part in parts:
+        h.update(b"\0" if part is None else len(part).to_bytes(8, "little") + part)
+    return h.hexdigest()
 
 
 def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], n: int) -> tuple[list[Any], list[str | None]]:
@@ -80,6 +117,8 @@ class DecodedBatch:
                 self.images[k].append(imgs.get(k))
             self.masks.append(mask)
         self.ok = [i for i in range(len(self.df)) if i not in self.errors]
+        self.pair_keys = [content_key(r["source"], r["surrogate"]) for _, r in self.df.iterrows()]
+        self.region_keys = [content_key(r["source"], r["surrogate"], r["mask"]) for _, r in self.df.iterrows()]
 
     def take(self, key: str, idx: Sequence[int]) -> list[np.ndarray]:
         return [self.images[key][i] for i in idx]  # type: ignore[misc]
@@ -115,7 +154,8 @@ class SampleEvaluator:
                 self.recoverers[method] = create_recoverer(name, **kwargs)
             except Exception as exc:
                 self.recoverer_errors[method] = _err(exc)
-        self.checks = RegionChecks()
+        self.checks = RegionChecks(plan.ocr_detail)
+        self.cache = PairCache()
 
     def __call__(self, df: pd.DataFrame) -> pa.Table:
         if self.split is not None:
@@ -143,31 +183,49 @@ class SampleEvaluator:
                    error=error, **{PATH_COLUMN: str(rec.get(PATH_COLUMN, ""))})
         return row
 
-    def _editability(self, batch: DecodedBatch) -> list[dict[str, Any]]:
-        ok = batch.ok
-        srcs, surs = batch.take("source", ok), batch.take("surrogate", ok)
-        scorers: dict[str, tuple[Callable[[list[int]], list[float]], dict[str, Any]]] = {}
+    def _pair_scorers(self) -> dict[str, tuple[Callable[[list[np.ndarray], list[np.ndarray]], list[float]],
+                                              dict[str, Any]]]:
+        """Editability methods that see only (source, surrogate): method -> (scorer, result metadata)."""
+        scorers: dict[str, Any] = {}
         for m in self.plan.iqa:
             metric = self.metrics[m.method]
-            def iqa_scores(idx: list[int], metric: Any = metric) -> list[float]:
-                refs = None if metric.kind == "nr" else [srcs[j] for j in idx]
-                return [float(v) for v in metric.batch(refs, [surs[j] for j in idx])]
+
+            def iqa_scores(srcs: list[np.ndarray], surs: list[np.ndarray], metric: Any = metric) -> list[float]:
+                return [float(v) for v in metric.batch(None if metric.kind == "nr" else srcs, surs)]
             scorers[m.method] = (iqa_scores, {"lower_better": m.lower_better, "kind": m.kind})
         for name, emb in self.embedders.items():
-            def cos(idx: list[int], emb: Any = emb) -> list[float]:
-                f = emb.embed([srcs[j] for j in idx] + [surs[j] for j in idx]).astype(np.float64)
-                k = len(idx)
-                return [float(v) for v in np.sum(f[:k] * f[k:], axis=1)]
+            def cos(srcs: list[np.ndarray], surs: list[np.ndarray], emb: Any = emb) -> list[float]:
+                f = emb.embed(srcs + surs).astype(np.float64)
+                return [float(v) for v in np.sum(f[:len(srcs)] * f[len(srcs):], axis=1)]
             scorers[name] = (cos, {"lower_better": False, "kind": "embedding"})
-        if self.plan.erma_dir:
-            scorers["erma"] = (self._erma_scores(batch, ok), {"lower_better": False, "kind": "learned"})
+        return scorers
+
+    def _editability(self, batch: DecodedBatch) -> list[dict[str, Any]]:
+        ok = batch.ok
+        first: dict[str, int] = {}  # pair key -> first sample of the batch showing that pair
+        for i in ok:
+            first.setdefault(batch.pair_keys[i], i)
         rows = []
-        for method, (fn, meta) in scorers.items():
-            values, errors = run_per_sample(fn, len(ok))
-            for j, i in enumerate(ok):
-                rows.append(self._row(batch, i, "editability", method, score=values[j], metrics=meta,
-                                      error=errors[j]))
+        for method, (fn, meta) in self._pair_scorers().items():
+            todo = [i for key, i in first.items() if self.cache.get(method, key) is None]
+            if todo:
+                srcs, surs = batch.take("source", todo), batch.take("surrogate", todo)
+                values, errors = run_per_sample(
+                    lambda idx, fn=fn, srcs=srcs, surs=surs: fn([srcs[j] for j in idx], [surs[j] for j in idx]),
+                    len(todo))
+                for j, i in enumerate(todo):
+                    self.cache.put(method, batch.pair_keys[i], (values[j], errors[j]))
+            for i in ok:
+                value, error = self.cache.get(method, batch.pair_keys[i])
+                rows.append(self._row(batch, i, "editability", method, score=value, metrics=meta, error=error))
             rows += [self._row(batch, i, "editability", method, metrics=meta) for i in batch.errors]
+        if self.plan.erma_dir:
+            meta = {"lower_better": False, "kind": "learned"}
+            values, errors = run_per_sample(self._erma_scores(batch, ok), len(ok))
+            for j, i in enumerate(ok):
+                rows.append(self._row(batch, i, "editability", "erma", score=values[j], metrics=meta,
+                                      error=errors[j]))
+            rows += [self._row(batch, i, "editability", "erma", metrics=meta) for i in batch.errors]
         return rows
 
     def _erma_scores(self, batch: DecodedBatch, ok: list[int]) -> Callable[[list[int]], list[float]]:
@@ -182,10 +240,15 @@ class SampleEvaluator:
         return fn
 
     def _recovery(self, batch: DecodedBatch) -> list[dict[str, Any]]:
-        from sppe_ray.metrics.recovery import recovery_metrics_batch
+        from sppe_ray.metrics.recovery import embed_inputs, recovery_metrics_batch
 
         ok = batch.ok
         rows = []
+        try:  # the inputs are the same for every method: embed them once per batch
+            inputs = embed_inputs(batch.take("source", ok), batch.take("source_edit", ok),
+                                  batch.take("surrogate", ok), batch.take("surrogate_edit", ok), self.rec_embedder)
+        except Exception:  # a bad image: recovery_metrics_batch finds and reports it per sample below
+            inputs = None
         for method, _name, _kw in self.plan.recovery:
             rec = self.recoverers.get(method)
 
@@ -202,7 +265,8 @@ class SampleEvaluator:
                 sel = [ok[j] for j in idx]
                 res = recovery_metrics_batch(batch.take("source", sel), batch.take("source_edit", sel),
                                              batch.take("surrogate", sel), batch.take("surrogate_edit", sel),
-                                             [outs[j] for j in idx], self.rec_embedder)
+                                             [outs[j] for j in idx], self.rec_embedder,
+                                             None if inputs is None else inputs[:, idx])
                 return [{k: float(v[n]) for k, v in res.items()} for n in range(len(idx))]
             good = [j for j in range(len(ok)) if errors[j] is None]
             metric_values, metric_errors = run_per_sample(
@@ -233,30 +297,36 @@ class SampleEvaluator:
                 d = self.checks.identity_distance(src, out, mask)  # type: ignore[arg-type]
                 metrics.update(identity_distance=d, identity_recovered=identity_recovered(d))
             if kind in TEXT_KINDS:
-                key = str(batch.df.iloc[i]["sample_id"])
-                s = self.checks.text_similarity(key, src, out, mask)  # type: ignore[arg-type]
+                s = self.checks.text_similarity(src, out, mask)  # type: ignore[arg-type]
                 metrics.update(text_similarity=s, text_recovered=text_recovered(s))
         except Exception as exc:
             metrics["check_error"] = _err(exc)
 
     def _privacy(self, batch: DecodedBatch) -> list[dict[str, Any]]:
-        from sppe_ray.metrics.privacy import pixel_leak
-
         rows = []
         for i in batch.ok:
-            metrics: dict[str, Any] = {}
-            error = None
-            try:
-                src, sur, mask = batch.images["source"][i], batch.images["surrogate"][i], batch.masks[i]
-                metrics["pixel_leak"] = pixel_leak(src, sur, mask)  # type: ignore[arg-type]
-                kind = self._kind(batch, i)
-                if kind in FACE_KINDS:
-                    metrics["identity_distance"] = self.checks.identity_distance(src, sur, mask)  # type: ignore
-                if kind in TEXT_KINDS:
-                    key = str(batch.df.iloc[i]["sample_id"])
-                    metrics["ocr_similarity"] = self.checks.text_similarity(key, src, sur, mask)  # type: ignore
-            except Exception as exc:
-                error = _err(exc)
-            rows.append(self._row(batch, i, "privacy", PRIVACY_METHOD, metrics=metrics, error=error))
+            cached = self.cache.get(PRIVACY_METHOD, batch.region_keys[i])
+            if cached is None:
+                cached = self._privacy_metrics(batch, i)
+                self.cache.put(PRIVACY_METHOD, batch.region_keys[i], cached)
+            metrics, error = cached
+            rows.append(self._row(batch, i, "privacy", PRIVACY_METHOD, metrics=dict(metrics), error=error))
         rows += [self._row(batch, i, "privacy", PRIVACY_METHOD) for i in batch.errors]
         return rows
+
+    def _privacy_metrics(self, batch: DecodedBatch, i: int) -> tuple[dict[str, Any], str | None]:
+        """Pixel leak, identity distance and OCR similarity of one surrogate region against its source."""
+        from sppe_ray.metrics.privacy import pixel_leak
+
+        metrics: dict[str, Any] = {}
+        try:
+            src, sur, mask = batch.images["source"][i], batch.images["surrogate"][i], batch.masks[i]
+            metrics["pixel_leak"] = pixel_leak(src, sur, mask)  # type: ignore[arg-type]
+            kind = self._kind(batch, i)
+            if kind in FACE_KINDS:
+                metrics["identity_distance"] = self.checks.identity_distance(src, sur, mask)  # type: ignore
+            if kind in TEXT_KINDS:
+                metrics["ocr_similarity"] = self.checks.text_similarity(src, sur, mask)  # type: ignore
+        except Exception as exc:
+            return metrics, _err(exc)
+        return metrics, None

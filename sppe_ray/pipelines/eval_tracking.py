@@ -41,6 +41,16 @@ def flat_metrics(summary: dict[str, Any]) -> dict[str, float]:
     for strategy, block in privacy.get("by_strategy", {}).items():
         for k in _PRIVACY_KEYS:
             put(f"privacy/{strategy}/{k}", block.get(k))
+    comparisons = summary.get("comparisons", {})
+    for stat, block in comparisons.get("editability", {}).items():
+        if isinstance(block, dict):
+            put(f"comparisons/editability/{stat}_diff", block.get("diff"))
+            put(f"comparisons/editability/{stat}_ratio", block.get("ratio"))
+            put(f"comparisons/editability/{stat}_diff_lo", (block.get("ci") or [None])[0])
+    for metric, block in comparisons.get("recovery", {}).items():
+        if isinstance(block, dict):
+            put(f"comparisons/recovery/{metric}_diff", block.get("diff"))
+            put(f"comparisons/recovery/{metric}_diff_lo", (block.get("ci") or [None])[0])
     for stage, secs in summary.get("timings_s", {}).items():
         put(f"timings_s/{stage}", secs)
     return out

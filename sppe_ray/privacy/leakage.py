@@ -74,9 +74,9 @@ def identity_distance(img_a: np.ndarray, img_b: np.ndarray, mask: np.ndarray | N
     return float(np.linalg.norm(descriptor_at(img_a, face_a) - descriptor_at(img_b, face_b)))
 
 
-def ocr_text(img: np.ndarray, box: Box | None = None) -> str:
+def ocr_text(img: np.ndarray, box: Box | None = None, detail: str = "full") -> str:
     """All text RapidOCR reads (in `box` if given, padded), lines in reading order, space-joined."""
-    lines = rapidocr_lines(img, box)
+    lines = rapidocr_lines(img, box, detail=detail)
     lines.sort(key=lambda ln: (round(float(ln[0][:, 1].mean()) / 8), float(ln[0][:, 0].min())))
     return " ".join(t for _, t, _ in lines)
 

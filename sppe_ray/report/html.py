@@ -140,6 +140,7 @@ def _sections(summary: dict[str, Any], tables: dict[str, pd.DataFrame], ed: pd.D
         names = [m for m in recovery if recovery[m].get(k) is not None]
         panels[k] = (names, [recovery[m][k] for m in names], [recovery[m]["ci"][k] for m in names])
     parts.append(_img(plots.bar_panels(panels, "Recovery metrics: mean with 95% CI"), "recovery bars"))
+    parts.append(_comparisons(summary.get("comparisons", {})))
     privacy = summary.get("privacy", {})
     prow = [{"strategy": "all", **privacy}] + [{"strategy": s, **b} for s, b in privacy.get("by_strategy", {}).items()]
     parts.append("<h2>Privacy of the surrogates</h2>" + _table(
@@ -158,6 +159,25 @@ def _sections(summary: dict[str, Any], tables: dict[str, pd.DataFrame], ed: pd.D
     parts.append("<h2>Timings (s)</h2>" + _table([{"stage": k, "seconds": v} for k, v in
                                                   summary.get("timings_s", {}).items()], ["stage", "seconds"]))
     return parts
+
+
+def _comparisons(comp: dict[str, Any]) -> str:
+    """Learned method minus best baseline, with paired-bootstrap 95% intervals (one row per statistic)."""
+    rows = []
+    ed = comp.get("editability", {})
+    for stat in ("srcc", "plcc"):
+        if stat in ed:
+            rows.append({"task": "editability", "statistic": stat, "learned": ed["learned"],
+                         "baseline": ed["baseline"], **ed[stat]})
+    rec = comp.get("recovery", {})
+    for metric, block in rec.items():
+        if isinstance(block, dict):
+            rows.append({"task": "recovery", "statistic": metric, "learned": rec["learned"], **block})
+    if not rows:
+        return ""
+    return ("<h2>Learned methods against the best baseline (paired)</h2><p>difference learned - baseline on "
+            "the same samples; ci is a paired bootstrap 95% interval (it excludes 0 when the gap is real)</p>"
+            + _table(rows, ["task", "statistic", "learned", "baseline", "diff", "ci", "ratio", "n"]))
 
 
 def render(summary: dict[str, Any], tables: dict[str, pd.DataFrame], ed: pd.DataFrame,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from skimage import data as skdata
 
@@ -312,3 +313,28 @@ def _wait_for_dashboard(ray: str, address: str, env: dict, timeout: float = 120)
             return
         time.sleep(2)
     raise AssertionError(f"Ray dashboard at {address} did not come up in {timeout} s")
+
+
+def test_pair_cache_gives_the_numbers_of_scoring_each_sample_alone(tiny_bench):
+    """Samples sharing (source, surrogate) reuse the pair's baseline scores; the numbers must not change."""
+    from sppe_ray.pipelines.eval_plan import make_plan
+    from sppe_ray.pipelines.eval_stages import SampleEvaluator
+    from sppe_ray.schema import read_benchmark
+
+    cfg = load_config(None, FAST)
+    plan = make_plan(cfg, use_registry=False)
+    df = read_benchmark(tiny_bench, split="test").to_pandas().head(3)
+    twin = df.iloc[[0]].copy()
+    twin["sample_id"], twin["instruction_code"] = "twin-of-first", "035"  # same images, another instruction
+    both = pd.concat([df, twin], ignore_index=True)
+    ev = SampleEvaluator(plan, "test")
+    rows = ev(both).to_pandas()
+    assert ev.cache.hits > 0
+    edit = rows[rows["task"] == "editability"].set_index(["sample_id", "method"])["score"]
+    for _, one in both.iterrows():
+        alone = SampleEvaluator(plan, "test")(one.to_frame().T).to_pandas()
+        alone = alone[alone["task"] == "editability"].set_index(["sample_id", "method"])["score"]
+        for key, value in alone.items():
+            assert edit[key] == pytest.approx(value, rel=1e-5, abs=1e-9), key  # float32 batches differ ~1e-7
+    first = df["sample_id"].iloc[0]
+    assert (edit.xs("twin-of-first").sort_index() == edit.xs(first).sort_index()).all()

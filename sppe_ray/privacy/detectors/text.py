@@ -29,12 +29,14 @@ def _crop(image: np.ndarray, box: tuple[int, int, int, int] | None, pad: int) ->
     return image[y0:y1, x0:x1], x0, y0
 
 
-def rapidocr_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = None, pad: int = 4) -> list[OcrLine]:
-    """OCR lines of `image` (or of `box` in it, padded): PP-OCR expects BGR like cv2 images."""
+def rapidocr_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = None, pad: int = 4,
+                   detail: str = "full") -> list[OcrLine]:
+    """OCR lines of `image` (or of `box` in it, padded): PP-OCR expects BGR like cv2 images.
+    `detail` picks the detector resolution (`weights.OCR_DETAIL`)."""
     crop, ox, oy = _crop(image, box, pad)
     if crop.size == 0 or min(crop.shape[:2]) < 4:
         return []
-    out = weights.rapidocr_engine()(np.ascontiguousarray(crop[..., ::-1]))
+    out = weights.rapidocr_engine(detail)(np.ascontiguousarray(crop[..., ::-1]))
     if out.boxes is None or out.txts is None:
         return []
     return [
