@@ -1,11 +1,13 @@
 """ERMA batched inference throughput at 224 px, feature extraction included (decoded images in, scores out).
 
-    python bench/erma_throughput.py [--n 256] [--batch 64] [--model FOLDER] [--workers 1,2]
+    python bench/erma_throughput.py [--n 256] [--batch 64] [--model FOLDER] [--workers 1,2] [--no-detectors]
 
 Images are distinct photos (scikit-image samples, random crops and flips) with a rectangular private region
 blurred in the surrogate, so no embedding can be reused between samples: this is the worst case for the
-feature cost. Without --model the head is untrained (same cost). Prints one JSON object as its last line,
-with the machine's load average beside the figures (the machine is shared; a loaded one reads slower).
+feature cost (the detector block's per-batch dedupe of identical triples never fires). Without --model the
+head is untrained (same cost); --no-detectors measures the default without the detector-agreement block.
+Prints one JSON object as its last line, with the machine's load average beside the figures (the machine is
+shared; a loaded one reads slower).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--model", help="saved ERMAPredictor folder (default: untrained head, classic + hashing)")
     p.add_argument("--workers", default="1,2", help="extraction threads to try, comma separated")
+    p.add_argument("--no-detectors", action="store_true", help="leave out the detector-agreement block")
     args = p.parse_args(argv)
 
     from sppe_ray.config import ERMAConfig
@@ -70,9 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         pred = ERMAPredictor.load(args.model)
     else:
-        pred = ERMAPredictor.build(
-            ERMAConfig(text_encoder="hashing"),
-        )
+        pred = ERMAPredictor.build(ERMAConfig(text_encoder="hashing", use_detectors=not args.no_detectors))
     src, sur, masks = make_samples(args.n, args.size)
     codes = [f"{1 + i % 65:03d}" for i in range(args.n)]
     pred.predict(src[:8], sur[:8], codes[:8], masks[:8])  # warm-up

@@ -83,7 +83,8 @@ class ERMAConfig(Section):
     use_relation: bool = True
     use_instruction: bool = True
     use_mask: bool = True
-    lr: float = 3e-4
+    use_detectors: bool = True
+    lr: float = 1e-3
     weight_decay: float = 1e-2
     steps: int = 1500
     warmup: int = 100

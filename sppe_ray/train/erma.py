@@ -31,22 +31,24 @@ log = logging.getLogger(__name__)
 
 MODEL_NAME = "sppe-erma"
 EXPERIMENT = "erma"
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2  # 2: the detector-agreement block (`detect`) joined the cache
 _READ_COLUMNS = ["sample_id", "split", "instruction_code", "source", "surrogate", "mask", "editability"]
 ABLATIONS = {
     "no_relation": {"use_relation": False},
     "no_instruction": {"use_instruction": False},
     "no_mask": {"use_mask": False},
+    "no_detectors": {"use_detectors": False},
 }
 
 
 class Featurize:
     """Ray Data callable: decode a batch of benchmark rows and return the cached ERMA arrays.
 
-    The cache always holds the mask block, so the no-mask ablation reuses it by ignoring those columns."""
+    The cache always holds the mask and detector blocks, so the no-mask and no-detectors ablations reuse it
+    by ignoring those columns."""
 
     def __init__(self, encoders: dict[str, Any]) -> None:
-        self.extractor = make_extractor(encoders, use_mask=True)
+        self.extractor = make_extractor(encoders, use_mask=True, use_detectors=True)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from sppe_ray.imageio import decode_image, decode_mask
@@ -171,8 +173,9 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     torch.manual_seed(config["recipe"]["seed"] + rank)
     spec = FeatureSpec(**config["spec"])
     texts = np.asarray(config["texts"], dtype=np.float32)
-    train = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("train")), texts, spec.use_mask)
-    val = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("val")), texts, spec.use_mask)
+    flags = (spec.use_mask, spec.use_detectors)
+    train = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("train")), texts, *flags)
+    val = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("val")), texts, *flags)
     module = ERMA(spec, config["hidden"], config["dropout"])
     resume = None
     ckpt = ray.train.get_checkpoint()
@@ -249,7 +252,8 @@ def _trainer(config: dict, cfg: ERMAConfig, train_ds, val_ds, storage: Path, nam
 def _score_split(predictor: ERMAPredictor, ds) -> dict[str, float]:
     from sppe_ray.models.erma import fitting
 
-    arrays = fitting.arrays_from_columns(collect(ds), predictor.texts, predictor.spec.use_mask)
+    spec = predictor.spec
+    arrays = fitting.arrays_from_columns(collect(ds), predictor.texts, spec.use_mask, spec.use_detectors)
     return fitting.evaluate(predictor.model, arrays) if len(arrays) else {}
 
 

@@ -124,4 +124,4 @@ def test_fit_registers_champion_guards_it_and_resumes(ray_local, sppe_home, benc
     folder, version = tracking.download_model(MODEL_NAME)
     assert version == "1"
     model = ERMAPredictor.load(folder)
-    assert model.spec.use_mask and model.encoders["image_kwargs"] == {"size": 32}
+    assert model.spec.use_mask and model.spec.use_detectors and model.encoders["image_kwargs"] == {"size": 32}

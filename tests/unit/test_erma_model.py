@@ -12,7 +12,8 @@ from sppe_ray.config import ERMAConfig
 from sppe_ray.embed import create_image_embedder, create_text_embedder
 from sppe_ray.errors import BackendUnavailableError, ImageError
 from sppe_ray.models.erma import ERMA, ERMAPredictor, FeatureSpec, code_index, fitting, relation_features
-from sppe_ray.models.erma.features import FALLBACK_INDEX, crop_box, difference_mask, region_stats
+from sppe_ray.models.erma.detectors import DETECTOR_STATS, detector_features
+from sppe_ray.models.erma.features import FALLBACK_INDEX, crop_box, detector_block, difference_mask, region_stats
 
 SIZE = 48
 
@@ -72,9 +73,16 @@ def test_input_dim_follows_ablation_flags():
     assert published.input_dim == 3075  # the published layout: 6 x 512 + 3 cosines
     dims = {
         _predictor(**flags).model.input_dim
-        for flags in ({}, {"use_relation": False}, {"use_instruction": False}, {"use_mask": False})
+        for flags in (
+            {},
+            {"use_relation": False},
+            {"use_instruction": False},
+            {"use_mask": False},
+            {"use_detectors": False},
+        )
     }
-    assert len(dims) == 4
+    assert len(dims) == 5
+    assert FeatureSpec(10, 7, use_detectors=True).input_dim == full.input_dim + len(DETECTOR_STATS)
 
 
 def test_relation_features_layout_and_head_range():
@@ -292,6 +300,7 @@ def test_encoder_defaults_and_featurize_batch_without_ray():
     encoders = {"image_encoder": "classic", "image_kwargs": {"size": 32}, "crop_kwargs": {"size": 32}}
     out = Featurize(encoders)(batch)
     assert out["f_src"].shape == (3, 591) and out["region"].shape == (3, 3)
+    assert out["detect"].shape == (3, len(DETECTOR_STATS))
     assert (
         list(out["code_idx"][:2]) == list(code_index(["001", "047"])) and out["code_idx"][2] == FALLBACK_INDEX
     )
@@ -299,3 +308,47 @@ def test_encoder_defaults_and_featurize_batch_without_ray():
     assert list(out["split"]) == ["train", "val", "train"]
     direct = _predictor().extract(src, sur, masks)
     np.testing.assert_allclose(out["c_sur"], direct["c_sur"], atol=1e-6)  # PNG round trip is lossless
+
+
+def _face_photo() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-image's astronaut at 256 px (the Haar cascade finds her face) and a mask over the face."""
+    import cv2
+    from skimage import data
+
+    img = cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    mask = np.zeros((256, 256), bool)
+    mask[20:120, 70:150] = True
+    return img, mask
+
+
+def test_detector_features_see_what_the_surrogate_destroyed():
+    import cv2
+
+    img, mask = _face_photo()
+    col = {k: i for i, k in enumerate(DETECTOR_STATS)}
+    same = detector_features(img, img.copy(), mask)
+    assert same.shape == (len(DETECTOR_STATS),) and same.dtype == np.float32 and np.isfinite(same).all()
+    assert same[col["face_s"]] == 1 and same[col["face_same"]] == 1 and same[col["head_iou"]] == 1
+    assert same[col["fg_iou"]] == pytest.approx(1) and same[col["st_con_d"]] == 0
+    flat = img.copy()
+    flat[mask] = cv2.GaussianBlur(img, (0, 0), 12)[mask]  # a strong blur surrogate: the face is gone
+    gone = detector_features(img, flat, mask)
+    assert gone[col["face_u"]] == 0 and gone[col["face_same"]] == 0 and gone[col["head_iou"]] < 1
+    # A batch analyses identical triples once and gives every copy the same row.
+    block = detector_block([img, img, img], [flat, flat, img], [mask, mask, mask])
+    np.testing.assert_array_equal(block[0], block[1])
+    np.testing.assert_array_equal(block[0], gone)
+    np.testing.assert_array_equal(block[2], same)
+
+
+def test_instruction_gate_on_detector_block():
+    spec = FeatureSpec(image_dim=6, text_dim=5, use_detectors=True)
+    g = torch.Generator().manual_seed(0)
+    feats = {k: torch.randn(4, 6, generator=g) for k in ("f_src", "f_sur", "c_src", "c_sur")}
+    feats.update(text=torch.randn(4, 5, generator=g), region=torch.rand(4, 3, generator=g))
+    feats["detect"] = torch.rand(4, len(DETECTOR_STATS), generator=g)
+    model = ERMA(spec, hidden=[8])
+    assert model.gated and model.net[0].normalized_shape[0] == spec.input_dim + 4 * len(DETECTOR_STATS)
+    out = model(feats)
+    assert out.shape == (4,) and bool(((out > 0) & (out < 1)).all())
+    assert not ERMA(FeatureSpec(6, 5, use_detectors=True, use_instruction=False), hidden=[8]).gated

@@ -23,6 +23,7 @@ from sppe_ray.models.erma.model import ERMA
 from sppe_ray.models.erma.predictor import to_tensors
 
 FEATURE_KEYS = ("f_src", "f_sur", "c_src", "c_sur", "region")
+DETECTOR_KEY = "detect"
 MODEL_FILE, BEST_FILE, OPTIM_FILE, STATE_FILE = "model.pt", "best.pt", "optim.pt", "state.json"
 
 
@@ -59,11 +60,13 @@ class Arrays:
         return {k: v[idx] for k, v in self.feats.items()}
 
 
-def arrays_from_columns(cols: dict[str, np.ndarray], texts: np.ndarray, use_mask: bool) -> Arrays:
+def arrays_from_columns(
+    cols: dict[str, np.ndarray], texts: np.ndarray, use_mask: bool, use_detectors: bool = False
+) -> Arrays:
     """Columns of the feature cache (numpy) -> tensors, sorted by sample id so the order is reproducible
     whatever order Ray Data delivered the blocks in."""
     order = np.argsort(np.asarray(cols["sample_id"]).astype(str), kind="stable")
-    keys = FEATURE_KEYS if use_mask else FEATURE_KEYS[:2]
+    keys = (FEATURE_KEYS if use_mask else FEATURE_KEYS[:2]) + ((DETECTOR_KEY,) if use_detectors else ())
     feats = {
         k: np.stack(list(cols[k]))[order] if cols[k].dtype == object else np.asarray(cols[k])[order]
         for k in keys

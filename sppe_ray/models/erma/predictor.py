@@ -72,7 +72,9 @@ def encoder_kwargs(name: str, image_kwargs: dict | None, crop_kwargs: dict | Non
     return image, crop
 
 
-def make_extractor(encoders: dict[str, Any], use_mask: bool, image_embedder: Any = None) -> FeatureExtractor:
+def make_extractor(
+    encoders: dict[str, Any], use_mask: bool, image_embedder: Any = None, use_detectors: bool = False
+) -> FeatureExtractor:
     """The feature extractor an `encoders` record describes (an injected embedder serves both roles)."""
     name, model = encoders["image_encoder"], encoders.get("model")
     image_kw, crop_kw = encoders.get("image_kwargs") or {}, encoders.get("crop_kwargs") or {}
@@ -81,7 +83,7 @@ def make_extractor(encoders: dict[str, Any], use_mask: bool, image_embedder: Any
         image_embedder = make_image_embedder(name, model, **image_kw)
         if use_mask and crop_kw != image_kw:
             crop = make_image_embedder(name, model, **crop_kw)
-    return FeatureExtractor(image_embedder, use_mask=use_mask, crop_embedder=crop)
+    return FeatureExtractor(image_embedder, use_mask=use_mask, crop_embedder=crop, use_detectors=use_detectors)
 
 
 def to_tensors(feats: dict[str, np.ndarray], text: np.ndarray) -> dict[str, torch.Tensor]:
@@ -137,7 +139,8 @@ class ERMAPredictor:
             "image_size": _setting(cfg, "image_size", 224),
         }
         use_mask = bool(_setting(cfg, "use_mask", True))
-        extractor = make_extractor(encoders, use_mask, image_embedder)
+        use_detectors = bool(_setting(cfg, "use_detectors", False))
+        extractor = make_extractor(encoders, use_mask, image_embedder, use_detectors)
         text_embedder = text_embedder or make_text_embedder(text_name, model_path)
         texts = text_table(text_embedder)
         spec = FeatureSpec(
@@ -147,6 +150,7 @@ class ERMAPredictor:
             use_relation=bool(_setting(cfg, "use_relation", True)),
             use_instruction=bool(_setting(cfg, "use_instruction", True)),
             use_mask=use_mask,
+            use_detectors=use_detectors,
         )
         model = ERMA(spec, _setting(cfg, "hidden", (512, 256, 64)), _setting(cfg, "dropout", 0.1))
         return cls(model, extractor, texts, encoders)
@@ -246,5 +250,5 @@ class ERMAPredictor:
         meta["model"] = model_path or meta.get("model")
         keys = ("image_encoder", "text_encoder", "model", "image_kwargs", "crop_kwargs", "image_size")
         encoders = {k: meta.get(k) for k in keys}
-        extractor = make_extractor(encoders, spec.use_mask, image_embedder)
+        extractor = make_extractor(encoders, spec.use_mask, image_embedder, spec.use_detectors)
         return cls(model, extractor, np.load(folder / TEXT_FILE), encoders, workers=workers)

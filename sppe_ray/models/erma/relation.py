@@ -7,7 +7,8 @@ Published layout (CLIP, shared image-text space): [f_src, f_sur, |f_src-f_sur|, 
 f_text, cos(src,sur), cos(src,text), cos(sur,text)]. When image and text embeddings live in different spaces
 (the offline classic + MiniLM pair) the two image-text cosines are meaningless and are left out; the head
 still sees f_text and can learn the interaction. The mask block (ours) repeats the relation on the region
-crops and appends the region statistics.
+crops and appends the region statistics. The detector block (ours, `detectors.py`) appends whether each of
+the editor's findings survives the surrogate; the head also sees it gated by the instruction (`model.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import asdict, dataclass
 import torch
 import torch.nn.functional as F
 
+from sppe_ray.models.erma.detectors import DETECTOR_STATS
 from sppe_ray.models.erma.features import REGION_STATS
 
 
@@ -31,6 +33,8 @@ class FeatureSpec:
     use_instruction: bool = True
     use_mask: bool = True
     region_dim: int = len(REGION_STATS)
+    use_detectors: bool = False
+    detector_dim: int = len(DETECTOR_STATS)
 
     @property
     def text_cosines(self) -> bool:
@@ -50,6 +54,8 @@ class FeatureSpec:
         if self.use_mask:
             n += ((4 * d + 1) if self.use_relation else 2 * d) + self.region_dim
             n += 2 if self.text_cosines else 0
+        if self.use_detectors:
+            n += self.detector_dim
         return n
 
     def to_dict(self) -> dict:
@@ -61,7 +67,8 @@ def _cos(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def relation_features(feats: dict[str, torch.Tensor], spec: FeatureSpec) -> torch.Tensor:
-    """Concatenate the layout of `spec` from cached arrays (keys f_src, f_sur, text, c_src, c_sur, region)."""
+    """Concatenate the layout of `spec` from cached arrays (keys f_src, f_sur, text, c_src, c_sur, region,
+    detect)."""
     src, sur = feats["f_src"], feats["f_sur"]
     parts = [src, sur]
     if spec.use_relation:
@@ -80,6 +87,8 @@ def relation_features(feats: dict[str, torch.Tensor], spec: FeatureSpec) -> torc
             if spec.text_cosines:
                 parts += [_cos(cs, feats["text"]), _cos(cu, feats["text"])]
         parts.append(feats["region"])
+    if spec.use_detectors:
+        parts.append(feats["detect"])
     out = torch.cat(parts, dim=-1)
     if out.shape[-1] != spec.input_dim:  # a guard against the two formulas drifting apart
         raise ValueError(f"relation features have {out.shape[-1]} columns, spec says {spec.input_dim}")
