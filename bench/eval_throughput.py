@@ -6,6 +6,10 @@ their ratio, and the time of each metric per image (so the slow ones are visible
 Without --benchmark it uses (building if missing) sppe-mini. Prints one JSON object as the last line.
 `steady_samples_per_s` excludes actor start-up (time to the first finished shard), which on a 2-core machine
 is dominated by importing torch/pyiqa/dlib once per actor.
+
+Each CPU count runs in its own process pinned (sched_setaffinity) to that many cores, and Ray's processes
+inherit the pinning: "1 CPU" then means the driver, Ray's own services and the evaluator share one core, as
+they would on a 1-core machine, instead of the evaluator having a core to itself and the overhead another.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ def subset(benchmark: Path, shards: int, dst: Path) -> Path:
 
 
 def run_at(cpus: int, bench: Path, cfg: SPPEConfig, work: Path) -> dict[str, Any]:
+    """Evaluate `bench` on a fresh local Ray instance of `cpus` CPUs, in this process (already pinned)."""
     import ray
 
     from sppe_ray.pipelines.eval_compute import compute_results
@@ -64,6 +69,16 @@ def run_at(cpus: int, bench: Path, cfg: SPPEConfig, work: Path) -> dict[str, Any
     return {"cpus": cpus, "samples": samples, "wall_s": round(total, 2),
             "samples_per_s": round(samples / total, 4) if total else None,
             "steady_samples_per_s": round(steady, 4) if steady else None}
+
+
+def run_pinned(cpus: int, bench: Path, work: Path, overrides: list[str]) -> dict[str, Any]:
+    """`run_at` in a child process restricted to the first `cpus` cores (its last stdout line is JSON)."""
+    import subprocess
+
+    cmd = [sys.executable, os.path.abspath(__file__), "--run-at", str(cpus), "--benchmark", str(bench),
+           "--work", str(work), *[f"--set={o}" for o in overrides]]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def per_metric_ms(bench: Path, cfg: SPPEConfig, n: int = 8) -> dict[str, float]:
@@ -112,10 +127,17 @@ def per_metric_ms(bench: Path, cfg: SPPEConfig, n: int = 8) -> dict[str, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--benchmark", type=Path)
-    p.add_argument("--shards", type=int, default=4, help="benchmark shards to evaluate at each CPU count")
+    p.add_argument("--shards", type=int, default=16, help="benchmark shards to evaluate at each CPU count")
     p.add_argument("--set", action="append", default=[], dest="overrides")
+    p.add_argument("--run-at", type=int, help=argparse.SUPPRESS)  # child mode: one pinned measurement
+    p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args()
     cfg = load_config(None, args.overrides)
+    if args.run_at:
+        cores = sorted(os.sched_getaffinity(0))[: args.run_at]
+        os.sched_setaffinity(0, cores)
+        print(json.dumps(run_at(args.run_at, args.benchmark, cfg, args.work)))
+        return
     bench = args.benchmark
     if bench is None:
         from sppe_ray.pipelines.build import ensure_benchmark
@@ -126,7 +148,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="sppe-eval-bench-") as tmp:
         work = Path(tmp)
         sub = subset(bench, args.shards, work / "bench")
-        runs = [run_at(c, sub, cfg, work) for c in (1, 2)]
+        runs = [run_pinned(c, sub, work, args.overrides) for c in (1, 2)]
         ms = per_metric_ms(sub, cfg)
     r1, r2 = runs[0]["samples_per_s"], runs[1]["samples_per_s"]
     s1, s2 = runs[0]["steady_samples_per_s"], runs[1]["steady_samples_per_s"]
