@@ -5,8 +5,9 @@
 
 Samples are scikit-image photos with a rectangular private region replaced by noise in the surrogate and a
 tint + local patch edit, so every recoverer does its full work. Without --model the c2e_net is untrained
-(identical cost). Prints one JSON object as its last line, with the load average beside the figures (the
-machine is shared; a loaded one reads slower).
+(identical cost). The c2e_net figure includes the classical transfer it starts from (local_transfer's work,
+run per sample in numpy before the batched network). Prints one JSON object as its last line, with the load
+average beside the figures (the machine is shared; a loaded one reads slower).
 """
 
 from __future__ import annotations

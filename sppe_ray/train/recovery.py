@@ -64,10 +64,10 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
     decode = {"batch_format": "numpy", "batch_size": 8}
     train_ds = ray.data.from_arrow(_blocks(train_table)).map_batches(
         decode_and_crop, fn_kwargs={"crop": cfg.crop, "seed": cfg.seed, "crops_per_row": crops_per_row,
-                                    "with_text": diffusion}, **decode)
+                                    "with_text": diffusion, "with_transfer": not diffusion}, **decode)
     val_ds = ray.data.from_arrow(_blocks(val_table)).map_batches(
         decode_and_crop, fn_kwargs={"crop": cfg.crop if diffusion else val_crop, "random": False,
-                                    "with_text": diffusion}, **decode)
+                                    "with_text": diffusion, "with_transfer": not diffusion}, **decode)
 
     started = time.time()
     run_name = cfg.backend if diffusion else f"c2e_net-w{cfg.width}"
@@ -193,20 +193,23 @@ def _lr_shape(total: int, warmup: int = 50) -> Any:
 
 
 def _evaluate(net: Any, val_shard: Any, device: Any) -> dict[str, float]:
-    """Validation GT-PSNR / L1 of the network and, for scale, of returning the edited surrogate."""
+    """Validation GT-PSNR / L1 of the network and, for scale, of returning the edited surrogate and of the
+    classical transfer the network starts from (its gain is what training buys)."""
     import torch
 
     from sppe_ray.models.recovery.batches import to_model_batch
 
     net.eval()
-    psnr, l1, base_psnr, mask_l1, n = 0.0, 0.0, 0.0, 0.0, 0
+    psnr, l1, base_psnr, transfer_psnr, mask_l1, n = 0.0, 0.0, 0.0, 0.0, 0.0, 0
     with torch.inference_mode():
         for raw in val_shard.iter_torch_batches(batch_size=8):
             b = to_model_batch(raw, device)
-            pred = net(b["source"], b["surrogate"], b["surrogate_edit"], b["mask"])[0].clamp(0, 1)
+            pred = net(b["source"], b["surrogate"], b["surrogate_edit"], b["mask"], b.get("transfer"))[0].clamp(0, 1)
             gt = b["source_edit"]
             psnr += float(_psnr(pred, gt).sum())
             base_psnr += float(_psnr(b["surrogate_edit"], gt).sum())
+            if "transfer" in b:
+                transfer_psnr += float(_psnr(b["transfer"], gt).sum())
             l1 += float((pred - gt).abs().mean((1, 2, 3)).sum())
             m = b["mask"]
             mask_l1 += float(((pred - gt).abs().mean(1, keepdim=True) * m).sum((1, 2, 3))
@@ -214,7 +217,8 @@ def _evaluate(net: Any, val_shard: Any, device: Any) -> dict[str, float]:
             n += pred.shape[0]
     n = max(n, 1)
     return {"val_gt_psnr": psnr / n, "val_l1": l1 / n, "val_mask_l1": mask_l1 / n,
-            "val_edited_surrogate_psnr": base_psnr / n, "val_samples": float(n)}
+            "val_edited_surrogate_psnr": base_psnr / n, "val_transfer_psnr": transfer_psnr / n,
+            "val_samples": float(n)}
 
 
 def _psnr(a: Any, b: Any) -> Any:

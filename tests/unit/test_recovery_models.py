@@ -308,6 +308,12 @@ def test_decode_and_crop_reads_benchmark_bytes():
     assert out["tag"].tolist() == [1, 1, 1, 2, 2, 2] and all(out["mask"][i].any() for i in range(6))
     val = decode_and_crop(row, crop=32, random=False, with_text=True)
     assert val["source"].shape[0] == 2 and val["category"].tolist() == ["a105_face_all", "a111_name_all"]
+    with_base = decode_and_crop(row, crop=32, random=False, with_transfer=True)
+    assert with_base["transfer"].shape == (2, 32, 32, 3) and with_base["transfer_swap"].dtype == np.uint8
+    # no evidence in this row (surrogate_edit == surrogate): the transfer keeps the source's crop
+    np.testing.assert_array_equal(with_base["transfer"], with_base["source"])
+    batch = to_model_batch(with_base)
+    assert batch["transfer"].shape == (2, 3, 32, 32) and "transfer_swap" in batch
 
 
 def test_c2e_net_without_model_or_champion_names_the_setting(sppe_home):
@@ -315,11 +321,23 @@ def test_c2e_net_without_model_or_champion_names_the_setting(sppe_home):
         create_recoverer("c2e_net", device="cpu")
 
 
-def test_untrained_network_transfers_the_evidence_outside_and_half_of_it_inside():
+def test_untrained_network_returns_the_classical_transfer():
+    """The correction starts at zero: an untrained network is the local_transfer baseline (its starting point)."""
     s = scene()
     edit = np.clip(s["surrogate"].astype(int) + 25, 0, 255).astype(np.uint8)
     out = C2ENetRecoverer(C2ENet(width=8)).recover(s["source"], s["surrogate"], edit, s["mask"], "019")
-    np.testing.assert_array_equal(out[~s["mask"]], edit[~s["mask"]])  # outside: the edited surrogate
-    # inside: the source plus the zero-initialised blend (sigmoid(0) = 0.5) of the evidence
-    expected = np.clip(s["source"] + 0.5 * (edit.astype(float) - s["surrogate"]), 0, 255)
-    assert np.abs(out[s["mask"]] - expected[s["mask"]]).max() <= 1.0
+    expected = create_recoverer("local_transfer").recover(s["source"], s["surrogate"], edit, s["mask"], "019")
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_small_corrections_are_exactly_zero_but_still_learn():
+    """Soft-shrink in value (exact 'keep the transfer' pixels), straight-through in gradient (a zero-initialised
+    output layer must still get a gradient)."""
+    from sppe_ray.models.recovery.c2e_net import SHRINK, shrink
+
+    r = torch.tensor([0.0, SHRINK / 2, -SHRINK / 2, 3 * SHRINK, -3 * SHRINK], requires_grad=True)
+    out = shrink(r)
+    torch.testing.assert_close(out.detach(), torch.tensor([0.0, 0.0, 0.0, 2 * SHRINK, -2 * SHRINK]))
+    out.sum().backward()
+    torch.testing.assert_close(r.grad, torch.ones(5))
+

@@ -104,6 +104,14 @@ class LocalTransfer(BatchByLoop):
 
     def recover(self, source, surrogate, surrogate_edit, mask, instruction_code) -> np.ndarray:
         src8, sur8, edit8, m, _ = check_inputs(source, surrogate, surrogate_edit, mask, instruction_code)
+        return self.transfer(src8, sur8, edit8, m)
+
+    def transfer(self, src8: np.ndarray, sur8: np.ndarray, edit8: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """The transfer on validated arrays (uint8 images, bool mask): no instruction needed.
+
+        Separate from `recover` because c2e_net uses it as its starting point, on training crops' full
+        images (Ray Data) and at inference, where the instruction plays no role.
+        """
         if not m.any():
             return edit8.copy()
         src, sur, edit = (a.astype(np.float32) / 255 for a in (src8, sur8, edit8))

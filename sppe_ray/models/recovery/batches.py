@@ -17,6 +17,9 @@ import numpy as np
 from sppe_ray.models.recovery.base import TAG_INDEX
 
 IMAGE_COLUMNS: tuple[str, ...] = ("source", "surrogate", "surrogate_edit", "source_edit")
+#: the classical transfer (c2e_net's starting point) of the forward and of the swapped (cycle) direction,
+#: computed on the full image before cropping so a crop sees the same transfer as inference does
+TRANSFER_COLUMNS: tuple[str, ...] = ("transfer", "transfer_swap")
 #: benchmark columns the recovery trainer reads
 COLUMNS: list[str] = ["sample_id", *IMAGE_COLUMNS, "mask", "task_tag", "instruction_code", "category"]
 TEXT_COLUMNS: tuple[str, ...] = ("instruction_code", "category")
@@ -74,26 +77,35 @@ def tag_index(task_tag: Any) -> int:
 
 
 def decode_and_crop(batch: dict[str, np.ndarray], crop: int, seed: int = 0, crops_per_row: int = 1,
-                    random: bool = True, with_text: bool = False) -> dict[str, np.ndarray]:
+                    random: bool = True, with_text: bool = False, with_transfer: bool = False
+                    ) -> dict[str, np.ndarray]:
     """Ray Data `map_batches` function (numpy format): PNG bytes -> `crops_per_row` aligned crops per row.
 
     Output columns: the four images as uint8 (N, crop, crop, 3), mask uint8 (N, crop, crop), tag int64 (all
     numeric: `iter_torch_batches` converts every column). `random=False` gives one deterministic crop
     centred on the mask (validation). `with_text` adds instruction_code and category (strings, for prompts;
-    read those batches with `iter_batches`, not `iter_torch_batches`).
+    read those batches with `iter_batches`, not `iter_torch_batches`). `with_transfer` adds the classical
+    transfer of both directions (TRANSFER_COLUMNS, uint8 images): the swapped one reads the ground truth, as
+    the cycle loss's input, never the forward one.
     """
     from sppe_ray.imageio import decode_image, decode_mask
+    from sppe_ray.models.recovery.baselines import LocalTransfer
 
     extra = TEXT_COLUMNS if with_text else ()
-    cols: dict[str, list] = {k: [] for k in (*IMAGE_COLUMNS, "mask", "tag", *extra)}
+    transfers = TRANSFER_COLUMNS if with_transfer else ()
+    cols: dict[str, list] = {k: [] for k in (*IMAGE_COLUMNS, *transfers, "mask", "tag", *extra)}
     for i in range(len(batch["sample_id"])):
         images = {k: decode_image(bytes(batch[k][i])) for k in IMAGE_COLUMNS}
         shape = images["source"].shape[:2]
         mask = decode_mask(bytes(batch["mask"][i]), shape)
+        if with_transfer:
+            lt, m = LocalTransfer(), mask.astype(bool)
+            images["transfer"] = lt.transfer(images["source"], images["surrogate"], images["surrogate_edit"], m)
+            images["transfer_swap"] = lt.transfer(images["surrogate"], images["source"], images["source_edit"], m)
         for k in range(crops_per_row if random else 1):
             rng = sample_rng(seed, batch["sample_id"][i], k) if random else None
             cropped = crop_arrays(images, mask, crop, rng)
-            for name in IMAGE_COLUMNS:
+            for name in (*IMAGE_COLUMNS, *transfers):
                 cols[name].append(cropped[name])
             cols["mask"].append(cropped["mask"].astype(np.uint8))
             cols["tag"].append(tag_index(batch["task_tag"][i]))
@@ -107,7 +119,7 @@ def to_model_batch(batch: dict[str, Any], device: Any = "cpu") -> dict[str, Any]
     import torch
 
     out: dict[str, Any] = {}
-    for k in IMAGE_COLUMNS:
+    for k in (*IMAGE_COLUMNS, *(c for c in TRANSFER_COLUMNS if c in batch)):
         t = torch.as_tensor(np.asarray(batch[k])) if not isinstance(batch[k], torch.Tensor) else batch[k]
         out[k] = t.to(device).permute(0, 3, 1, 2).float().div_(255.0)
     m = batch["mask"] if isinstance(batch["mask"], torch.Tensor) else torch.as_tensor(np.asarray(batch["mask"]))

@@ -12,8 +12,10 @@ total = reconstruction + lambda_cycle * swap/cycle + lambda_tag * tag
   memorising "what surrogates look like" and forces it to read the evidence.
 - tag: 3-way cross-entropy of the bottleneck's task-tag head (ADD_REMOVE / EDIT / STYLE).
 
-A model here is any callable (source, surrogate, surrogate_edit, mask) -> (prediction, ..., tag_logits)
-whose first output is the image and last the tag logits, so tests can plug in oracles.
+A model here is any callable (source, surrogate, surrogate_edit, mask[, transfer]) -> (prediction, ...,
+tag_logits) whose first output is the image and last the tag logits, so tests can plug in oracles. When the
+batch holds the classical transfers (`transfer`, `transfer_swap`: c2e_net's starting point) they are passed
+as the fifth argument, the swapped one to the swapped direction.
 """
 
 from __future__ import annotations
@@ -61,16 +63,23 @@ def weighted_l1(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) 
 def reconstruction_loss(model: Model, batch: dict[str, torch.Tensor], w: LossWeights
                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """Loss of the forward direction; returns (loss, tag_logits) so the tag head is not run twice."""
-    out = model(batch["source"], batch["surrogate"], batch["surrogate_edit"], batch["mask"])
+    out = model(batch["source"], batch["surrogate"], batch["surrogate_edit"], batch["mask"],
+                *_transfer(batch, "transfer"))
     weight = change_weight(batch["surrogate"], batch["surrogate_edit"], w.alpha, batch["mask"], w.mask_weight)
     return weighted_l1(out[0], batch["source_edit"], weight), out[-1]
 
 
 def cycle_loss(model: Model, batch: dict[str, torch.Tensor], w: LossWeights) -> torch.Tensor:
     """Swap roles: predict the edited surrogate from (surrogate, source, edited source, mask)."""
-    out = model(batch["surrogate"], batch["source"], batch["source_edit"], batch["mask"])
+    out = model(batch["surrogate"], batch["source"], batch["source_edit"], batch["mask"],
+                *_transfer(batch, "transfer_swap"))
     weight = change_weight(batch["source"], batch["source_edit"], w.alpha, batch["mask"], w.mask_weight)
     return weighted_l1(out[0], batch["surrogate_edit"], weight)
+
+
+def _transfer(batch: dict[str, torch.Tensor], key: str) -> list[torch.Tensor]:
+    """[the batch's classical transfer for `key`] or [] (then the model uses its own fallback base)."""
+    return [batch[key]] if key in batch else []
 
 
 def tag_loss(tag_logits: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
@@ -90,11 +99,14 @@ def c2e_loss(model: Model, batch: dict[str, torch.Tensor], w: LossWeights = Loss
     src, sur, src_edit, sur_edit, mask = (batch[k] for k in ("source", "surrogate", "source_edit",
                                                               "surrogate_edit", "mask"))
     n = src.shape[0]
+    fwd = _transfer(batch, "transfer")
     if w.lambda_cycle:
+        swap = _transfer(batch, "transfer_swap")
+        extra = [torch.cat([fwd[0], swap[0]])] if fwd and swap else []
         out = model(torch.cat([src, sur]), torch.cat([sur, src]), torch.cat([sur_edit, src_edit]),
-                    torch.cat([mask, mask]))
+                    torch.cat([mask, mask]), *extra)
     else:
-        out = model(src, sur, sur_edit, mask)
+        out = model(src, sur, sur_edit, mask, *fwd)
     pred, logits = out[0], out[-1]
     rec = weighted_l1(pred[:n], src_edit, change_weight(sur, sur_edit, w.alpha, mask, w.mask_weight))
     total = rec
