@@ -136,6 +136,11 @@ def test_evaluation_run_resume_and_compare(ray_local, sppe_home, tiny_bench, tmp
     assert summary["recovery"]["paste_back"]["psnr"] > summary["recovery"]["edited_surrogate"]["psnr"]
     assert summary["privacy"]["pixel_leak"] is not None and summary["privacy"]["n"] == 12
     assert "erma" not in summary["skipped"]  # picked up from the registry's champion
+    comp = summary["comparisons"]["editability"]  # erma against the best other method, paired
+    assert comp["learned"] == "erma" and comp["baseline"] in summary["editability"]
+    assert comp["srcc"]["diff"] == pytest.approx(summary["editability"]["erma"]["srcc"]
+                                                 - summary["editability"][comp["baseline"]]["srcc"])
+    assert summary["comparisons"]["recovery"] == {}  # no learned recoverer in this run
     assert summary["skipped"]["c2e_s2ser"] == "no champion registered"
     assert {"verify", "plan", "compute", "aggregate", "report", "mlflow"} <= set(summary["timings_s"])
     on_disk = json.loads((out / "summary.json").read_text())
