@@ -86,11 +86,13 @@ def per_metric_ms(bench: Path, cfg: SPPEConfig, n: int = 8) -> dict[str, float]:
     from sppe_ray.imageio import decode_image, decode_mask
     from sppe_ray.metrics.recovery import recovery_metrics_batch
     from sppe_ray.pipelines.eval_checks import RegionChecks
-    from sppe_ray.pipelines.eval_plan import make_plan
+    from sppe_ray.pipelines.eval_plan import FACE_KINDS, TEXT_KINDS, make_plan
     from sppe_ray.pipelines.eval_stages import SampleEvaluator
     from sppe_ray.schema import read_benchmark
+    from sppe_ray.taxonomy import CATEGORIES
 
-    df = read_benchmark(bench, split=cfg.eval.split, checksums=False).to_pandas().head(n)
+    rows = read_benchmark(bench, split=cfg.eval.split, checksums=False).to_pandas()
+    df = rows.head(n)
     ev = SampleEvaluator(make_plan(cfg, use_registry=False), cfg.eval.split)
     src = [decode_image(b) for b in df["source"]]
     sur = [decode_image(b) for b in df["surrogate"]]
@@ -100,11 +102,11 @@ def per_metric_ms(bench: Path, cfg: SPPEConfig, n: int = 8) -> dict[str, float]:
     codes = [str(c) for c in df["instruction_code"]]
     out: dict[str, float] = {}
 
-    def timed(name: str, fn: Any) -> Any:
+    def timed(name: str, fn: Any, count: int = len(src)) -> Any:
         fn()  # warm-up: first calls load models
         t = time.perf_counter()
         res = fn()
-        out[name] = round(1000 * (time.perf_counter() - t) / len(src), 2)
+        out[name] = round(1000 * (time.perf_counter() - t) / count, 2)
         return res
 
     for method, metric in ev.metrics.items():
@@ -115,12 +117,19 @@ def per_metric_ms(bench: Path, cfg: SPPEConfig, n: int = 8) -> dict[str, float]:
         outs = timed(f"recover:{method}", lambda r=rec: r.recover_batch(src, sur, sur_e, masks, codes))
         timed(f"recovery_metrics:{method}",
               lambda o=outs: recovery_metrics_batch(src, src_e, sur, sur_e, o, ev.rec_embedder))
-    checks = RegionChecks()
-    timed("check:identity_distance", lambda: [checks.identity_distance(a, b, m) for a, b, m in
-                                              zip(src, sur, masks, strict=True)])
-    # A fresh RegionChecks per call: its OCR memo would otherwise make the timed call free.
-    timed("check:ocr_similarity (2 OCR calls)", lambda: [RegionChecks().text_similarity(a, b, m)
-                                                         for a, b, m in zip(src, sur, masks, strict=True)])
+    # The checks only apply to face / text regions: time them on distinct sources of that kind, with a fresh
+    # RegionChecks per call (its memo would otherwise make the timed call free).
+    kinds = rows["category"].map(lambda c: CATEGORIES[c].kind if c in CATEGORIES else "")
+    for name, wanted, check in (("check:identity_distance (face samples)", FACE_KINDS, "identity_distance"),
+                                ("check:ocr_similarity (text samples, 2 OCR reads)", TEXT_KINDS, "text_similarity")):
+        part = rows[kinds.isin(wanted)].drop_duplicates("source").head(n)
+        if part.empty:
+            continue
+        a = [decode_image(b) for b in part["source"]]
+        b = [decode_image(x) for x in part["surrogate"]]
+        m = [decode_mask(x) for x in part["mask"]]
+        pairs = list(zip(a, b, m, strict=True))
+        timed(name, lambda pairs=pairs, check=check: [getattr(RegionChecks(), check)(*t) for t in pairs], len(pairs))
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 

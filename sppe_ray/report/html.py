@@ -181,12 +181,15 @@ def _comparisons(comp: dict[str, Any]) -> str:
 
 
 def render(summary: dict[str, Any], tables: dict[str, pd.DataFrame], ed: pd.DataFrame,
-           grids: list[str]) -> str:
+           grids: list[str], sections: str | None = None) -> str:
+    """The whole page; `sections` (already rendered tables and plots) skips rendering them again."""
     b = summary.get("benchmark", {})
     head = (f"<h1>SPPE evaluation</h1><p>benchmark <b>{html.escape(str(b.get('name')))}</b>, split "
             f"<b>{html.escape(str(b.get('split')))}</b>, {b.get('evaluated')} samples, manifest "
             f"<code>{html.escape(str(b.get('manifest_hash', ''))[:16])}</code></p>")
-    body = head + "".join(_sections(summary, tables, ed)) + "".join(grids)
+    if sections is None:
+        sections = "".join(_sections(summary, tables, ed))
+    body = head + sections + "".join(grids)
     return f"<!doctype html><html><head><meta charset='utf-8'><title>SPPE evaluation</title>" \
            f"<style>{_CSS}</style></head><body>{body}</body></html>"
 
@@ -208,7 +211,8 @@ def write_reports(out: Path, summary: dict[str, Any], tables: dict[str, pd.DataF
         if worst:
             grids.append(image_grid(bench, out / "results", method, worst, f"Worst recoveries ({method}, GT-SSIM)"))
     full, public = out / "report.html", out / "report_public.html"
-    full.write_text(render(summary, tables, ed, grids), encoding="utf-8")
+    sections = "".join(_sections(summary, tables, ed))  # plots are the slow part: draw them once for both
+    full.write_text(render(summary, tables, ed, grids, sections), encoding="utf-8")
     note = "<p class='note'>Image grids omitted: they show private images (tracking.log_private_images).</p>"
-    public.write_text(render(summary, tables, ed, [note]), encoding="utf-8")
+    public.write_text(render(summary, tables, ed, [note], sections), encoding="utf-8")
     return full, public
