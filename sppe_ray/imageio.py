@@ -257,3 +257,19 @@ def fit_within(img: np.ndarray, max_side: int) -> np.ndarray:
         return arr
     scale = max_side / max(height, width)
     return resize_image(arr, (max(1, round(height * scale)), max(1, round(width * scale))))
+
+
+def pixel_digest(*arrays: np.ndarray) -> str:
+    """A digest of decoded images/masks (shape, dtype and pixels): equal arrays, equal key.
+
+    Why one function: evaluation checks and ERMA's detector block both skip work on pixels they have already
+    analysed, and both must key on everything the analysis reads.
+    """
+    import hashlib
+
+    h = hashlib.sha1()
+    for arr in arrays:
+        a = np.ascontiguousarray(arr)
+        h.update(repr((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.hexdigest()

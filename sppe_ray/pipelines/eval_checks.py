@@ -8,14 +8,14 @@ module or its backends are missing, every check returns NaN and the reason is ke
 
 from __future__ import annotations
 
-import hashlib
 import math
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
 
+from sppe_ray.imageio import pixel_digest
 from sppe_ray.metrics.privacy import FACE_SAME_PERSON
+from sppe_ray.pipelines.memo import Memo
 
 #: OCR similarity at or above which the recovered region is said to carry the source's text.
 TEXT_RECOVERED = 0.5
@@ -46,8 +46,7 @@ class RegionChecks:
         self.ocr_detail = ocr_detail
         self.reason: str | None = None
         self._leakage: Any = None
-        self._texts: OrderedDict[str, str] = OrderedDict()
-        self._faces: OrderedDict[str, tuple[Any, Any]] = OrderedDict()
+        self._memo = Memo(capacity=2 * OCR_MEMO)  # namespaces "face" and "ocr"
         self.ocr_calls = 0
         try:
             from sppe_ray.privacy import leakage
@@ -69,12 +68,12 @@ class RegionChecks:
         if source.shape != other.shape:
             raise ValueError(f"images differ in shape: {source.shape} vs {other.shape}")
         key = _pixel_key(source, box)
-        if key not in self._faces:
+        found = self._memo.get("face", key)
+        if found is None:
             face = self._leakage.find_face_box(source, box)
-            self._faces[key] = (face, None if face is None else self._leakage.descriptor_at(source, face))
-            if len(self._faces) > OCR_MEMO:
-                self._faces.popitem(last=False)
-        face, descriptor = self._faces[key]
+            found = (face, None if face is None else self._leakage.descriptor_at(source, face))
+            self._memo.put("face", key, found)
+        face, descriptor = found
         if face is None:
             return math.nan
         other_face = self._leakage.find_face_box(other, box) or face
@@ -93,15 +92,11 @@ class RegionChecks:
     def ocr(self, image: np.ndarray, box: tuple[int, int, int, int]) -> str:
         """`leakage.ocr_text(image, box)`, memoised on the pixels OCR reads (the box padded by OCR_PAD)."""
         key = _pixel_key(image, box, OCR_PAD) + self.ocr_detail
-        text = self._texts.get(key)
+        text = self._memo.get("ocr", key)
         if text is None:
             text = self._leakage.ocr_text(image, box, detail=self.ocr_detail)
             self.ocr_calls += 1
-            self._texts[key] = text
-            if len(self._texts) > OCR_MEMO:
-                self._texts.popitem(last=False)
-        else:
-            self._texts.move_to_end(key)
+            self._memo.put("ocr", key, text)
         return text
 
 
@@ -113,7 +108,7 @@ def _pixel_key(image: np.ndarray, box: tuple[int, int, int, int], pad: int | Non
         x0, y0, x1, y1 = box
         h, w = image.shape[:2]
         crop = image[max(0, y0 - pad):min(h, y1 + pad), max(0, x0 - pad):min(w, x1 + pad)]
-    return hashlib.sha1(np.ascontiguousarray(crop).tobytes() + repr((box, crop.shape)).encode()).hexdigest()
+    return pixel_digest(crop) + repr(box)
 
 
 def identity_recovered(distance: float) -> float:

@@ -8,10 +8,8 @@ Result rows are sorted and carry no timings, so the same inputs give byte-identi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +20,7 @@ import pyarrow as pa
 from sppe_ray.imageio import decode_image, decode_mask, encode_png
 from sppe_ray.pipelines.eval_checks import RegionChecks, identity_recovered, text_recovered
 from sppe_ray.pipelines.eval_plan import FACE_KINDS, PRIVACY_METHOD, TEXT_KINDS, EvalPlan
+from sppe_ray.pipelines.memo import Memo, content_key
 from sppe_ray.schema import RESULT_SCHEMA
 from sppe_ray.taxonomy import CATEGORIES
 
@@ -40,41 +39,6 @@ def _json(d: dict[str, Any]) -> str:
     """JSON with NaN/inf as null, so results stay valid JSON and readable by any tool."""
     clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
     return json.dumps(clean, sort_keys=True)
-
-
-class PairCache:
-    """Results of the methods that only look at (source, surrogate[, mask]), keyed by those images' bytes.
-
-    Why: a benchmark scene is edited with several instructions, so the same source/surrogate pair appears in
-    several samples (5 in sppe-mini); the IQA baselines, embedder cosines and privacy checks of a pair are
-    computed once per actor instead of once per sample. Bounded (LRU) so a long evaluation cannot grow it.
-    """
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self.hits = 0
-
-    def get(self, method: str, key: str) -> Any:
-        item = self._items.get((method, key))
-        if item is not None:
-            self._items.move_to_end((method, key))
-            self.hits += 1
-        return item
-
-    def put(self, method: str, key: str, value: Any) -> None:
-        self._items[(method, key)] = value
-        self._items.move_to_end((method, key))
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-
-
-def content_key(*parts: bytes | None) -> str:
-    """A digest of encoded images: equal bytes, equal key (PNG encoding here is deterministic)."""
-    h = hashlib.sha1()
-    for part in parts:
-        h.update(b"\0" if part is None else len(part).to_bytes(8, "little") + part)
-    return h.hexdigest()
 
 
 def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], n: int) -> tuple[list[Any], list[str | None]]:
@@ -155,7 +119,7 @@ class SampleEvaluator:
             except Exception as exc:
                 self.recoverer_errors[method] = _err(exc)
         self.checks = RegionChecks(plan.ocr_detail)
-        self.cache = PairCache()
+        self.cache = Memo()  # pair-level results: see sppe_ray.pipelines.memo
 
     def __call__(self, df: pd.DataFrame) -> pa.Table:
         if self.split is not None:

@@ -8,7 +8,7 @@ import pytest
 
 from sppe_ray.metrics.recovery import embed_inputs, recovery_metrics_batch
 from sppe_ray.pipelines.eval_checks import RegionChecks
-from sppe_ray.pipelines.eval_stages import PairCache, content_key
+from sppe_ray.pipelines.memo import Memo, content_key
 
 
 class CountingLeakage:
@@ -81,7 +81,7 @@ def test_source_face_is_found_once_per_source():
 
 
 def test_pair_cache_is_bounded_and_keys_depend_on_every_part():
-    cache = PairCache(capacity=2)
+    cache = Memo(capacity=2)
     cache.put("m", "a", 1)
     cache.put("m", "b", 2)
     assert cache.get("m", "a") == 1  # a is now the most recent
@@ -123,3 +123,16 @@ def test_pair_chunks_cut_only_between_pairs():
     assert pair_chunks(table, rows=1) == [(0, 5), (5, 10), (10, 13), (13, 19), (19, 20)]
     assert pair_chunks(table, rows=100) == [(0, 20)]
     assert pair_chunks(table.slice(0, 0), rows=4) == []
+
+
+def test_pixel_digest_keys_on_shape_dtype_and_pixels():
+    from sppe_ray.imageio import pixel_digest
+
+    a = np.zeros((4, 6), np.uint8)
+    assert pixel_digest(a) == pixel_digest(a.copy())
+    assert pixel_digest(a) != pixel_digest(a.reshape(6, 4))  # same bytes, other shape
+    assert pixel_digest(a) != pixel_digest(a.astype(bool))  # same bytes, other dtype
+    b = a.copy()
+    b[1, 2] = 1
+    assert pixel_digest(a) != pixel_digest(b)
+    assert pixel_digest(a, b) != pixel_digest(b, a)

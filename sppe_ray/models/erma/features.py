@@ -14,7 +14,6 @@ mask (how much changed, whether structure survived, how large the region is), ma
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 
 from sppe_ray.errors import ImageError
+from sppe_ray.imageio import pixel_digest
 from sppe_ray.models.erma.detectors import DETECTOR_STATS, detector_features
 from sppe_ray.taxonomy import INSTRUCTIONS, instruction_text
 
@@ -201,13 +201,9 @@ def detector_block(
     scores one (source, surrogate, mask) with several instructions, so identical triples in a batch (same
     pixels, hence the same features) are analysed once; distinct samples never share anything."""
     out = np.empty((len(sources), len(DETECTOR_STATS)), np.float32)
-    done: dict[bytes, int] = {}
+    done: dict[str, int] = {}
     for i, (src, sur, m) in enumerate(zip(sources, surrogates, masks, strict=True)):
-        h = hashlib.blake2b(digest_size=16)
-        for arr in (src, sur, m):
-            h.update(str(arr.shape).encode())
-            h.update(np.ascontiguousarray(arr).tobytes())
-        key = h.digest()
+        key = pixel_digest(src, sur, m)
         if key in done:
             out[i] = out[done[key]]
         else:

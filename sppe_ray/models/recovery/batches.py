@@ -94,12 +94,13 @@ def decode_and_crop(batch: dict[str, np.ndarray], crop: int, seed: int = 0, crop
     extra = TEXT_COLUMNS if with_text else ()
     transfers = TRANSFER_COLUMNS if with_transfer else ()
     cols: dict[str, list] = {k: [] for k in (*IMAGE_COLUMNS, *transfers, "mask", "tag", *extra)}
+    lt = LocalTransfer()
     for i in range(len(batch["sample_id"])):
         images = {k: decode_image(bytes(batch[k][i])) for k in IMAGE_COLUMNS}
         shape = images["source"].shape[:2]
         mask = decode_mask(bytes(batch["mask"][i]), shape)
         if with_transfer:
-            lt, m = LocalTransfer(), mask.astype(bool)
+            m = mask.astype(bool)
             images["transfer"] = lt.transfer(images["source"], images["surrogate"], images["surrogate_edit"], m)
             images["transfer_swap"] = lt.transfer(images["surrogate"], images["source"], images["source_edit"], m)
         for k in range(crops_per_row if random else 1):
