@@ -101,6 +101,7 @@ class RecoveryConfig(Section):
     model: str | None = None
     lora: str | None = None
     width: int = 32
+    correction_band: int | None = 4  # px around the mask where c2e_net may correct the transfer; None: anywhere
     lr: float = 2e-3
     steps: int = 300  # c2e_net starts at the classical transfer: 300 steps beat it on val, fit <= 10 min on 2 cores
     batch_size: int = 16

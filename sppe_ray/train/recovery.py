@@ -130,7 +130,7 @@ def _train_loop(config: dict[str, Any]) -> None:
     torch.set_num_threads(int(config.get("threads", 1)))
     torch.manual_seed(cfg.seed + rank)
     device = rtt.get_device() if cfg.use_gpu else torch.device("cpu")
-    net = C2ENet(cfg.width).to(device)
+    net = C2ENet(cfg.width, correction_band=cfg.correction_band).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_shape(cfg.steps))
     step, start_step = 0, 0

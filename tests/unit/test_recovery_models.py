@@ -70,6 +70,43 @@ def test_nonzero_edit_changes_output_only_near_the_evidence():
     assert not changed[40:, 40:].any()  # far from the evidence the gate is exactly zero
 
 
+
+def _corrections(net: C2ENet, s: dict[str, np.ndarray], edit: np.ndarray) -> np.ndarray:
+    """Per-pixel |c2e output - classical transfer| of one sample (what the network changed)."""
+    from sppe_ray.models.recovery.baselines import LocalTransfer
+
+    transfer = LocalTransfer().transfer(s["source"], s["surrogate"], edit, s["mask"])
+    out = C2ENetRecoverer(net).recover(s["source"], s["surrogate"], edit, s["mask"], "001")
+    return np.abs(out.astype(int) - transfer.astype(int)).sum(-1)
+
+
+def test_correction_stays_inside_the_mask_band_and_everywhere_without_one():
+    s = scene()  # mask rows/cols 12..35
+    edit = s["surrogate"].copy()
+    edit[2:46, 2:46] = edit[2:46, 2:46] // 2  # evidence inside and well outside the region
+    banded = _corrections(randomise(C2ENet(width=8, correction_band=2)), s, edit)
+    outside = np.ones_like(s["mask"])
+    outside[10:38, 10:38] = False  # mask + 2 px
+    assert banded[12:36, 12:36].any()
+    assert not banded[outside].any()
+    free = _corrections(randomise(C2ENet(width=8, correction_band=None)), s, edit)
+    assert free[outside].any()
+    with pytest.raises(ValueError, match="correction_band"):
+        C2ENet(width=8, correction_band=-1)
+
+
+def test_models_saved_before_the_band_keep_correcting_everywhere(tmp_path):
+    import json
+
+    save_net(C2ENet(width=8, correction_band=3), tmp_path / "new")
+    assert load_net(tmp_path / "new").correction_band == 3
+    save_net(C2ENet(width=8), tmp_path / "old")
+    meta_path = tmp_path / "old" / "c2e_net.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["correction_band"]
+    meta_path.write_text(json.dumps(meta))
+    assert load_net(tmp_path / "old").correction_band is None
+
 def test_tag_head_shape_and_gate_range():
     net = C2ENet(width=8)
     x = torch.rand(2, 3, 64, 64)
