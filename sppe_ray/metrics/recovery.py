@@ -12,8 +12,8 @@ A direction shorter than ``DIR_EPS`` counts as "no edit": both none -> 1, exactl
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from skimage.metrics import structural_similarity
 
 from sppe_ray.embed.base import ImageEmbedder, check_images, create_image_embedder
 from sppe_ray.embed.geometry import cosine_rows, direction_cosine
@@ -38,9 +38,34 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """skimage SSIM (uniform 7x7 window, colour channels averaged) at data range 1."""
+    """SSIM at data range 1 with skimage's definition (uniform 7x7 window, sample covariance, K1=0.01,
+    K2=0.03, reflected borders, the window's half-width cropped before the mean, colour channels averaged);
+    a test holds it to `skimage.metrics.structural_similarity` within 1e-5.
+
+    Why not call skimage: it filters each channel separately through scipy, about 8 ms per 256 px pair, and
+    an evaluation computes two SSIMs per recovered output (four methods per sample); OpenCV's box filter
+    does all three channels in well under a millisecond.
+    """
+    if a.shape != b.shape:
+        raise ImageError(f"ssim needs images of one shape, got {a.shape} and {b.shape}")
     win = min(7, min(a.shape[:2]) // 2 * 2 - 1)
-    return float(structural_similarity(_float(a), _float(b), channel_axis=2, data_range=1.0, win_size=win))
+    if win < 3:
+        raise ImageError(f"ssim needs images of at least 3x3 pixels, got {a.shape[:2]}")
+    x, y = _float(a), _float(b)
+
+    def mean(img: np.ndarray) -> np.ndarray:
+        return cv2.boxFilter(img, -1, (win, win), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+    ux, uy = mean(x), mean(y)
+    norm = win * win / (win * win - 1.0)  # sample covariance
+    vx = norm * (mean(x * x) - ux * ux)
+    vy = norm * (mean(y * y) - uy * uy)
+    vxy = norm * (mean(x * y) - ux * uy)
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    pad = (win - 1) // 2
+    s = s.reshape(*s.shape[:2], -1)[pad:s.shape[0] - pad, pad:s.shape[1] - pad]
+    return float(s.astype(np.float64).mean(axis=(0, 1)).mean())
 
 
 def _default_embedder() -> ImageEmbedder:

@@ -10,7 +10,14 @@ import skimage.data
 from sppe_ray.embed import create_image_embedder
 from sppe_ray.errors import ImageError
 from sppe_ray.metrics.privacy import identity_leak, leak_rate, mean_ci, ocr_leak, pixel_leak
-from sppe_ray.metrics.recovery import PSNR_CAP, RECOVERY_KEYS, psnr, recovery_metrics, recovery_metrics_batch
+from sppe_ray.metrics.recovery import (
+    PSNR_CAP,
+    RECOVERY_KEYS,
+    psnr,
+    recovery_metrics,
+    recovery_metrics_batch,
+    ssim,
+)
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +116,27 @@ def test_leak_rates():
         leak_rate([0.1], 0.5, leak_when="sideways")
     m = mean_ci([0.0, 1.0, 0.5, np.nan], n_boot=100)
     assert m["mean"] == pytest.approx(0.5) and m["n"] == 3 and m["ci"][0] <= 0.5 <= m["ci"][1]
+
+
+@pytest.mark.parametrize("shape", [(128, 160, 3), (37, 53, 3), (5, 9, 3), (4, 6, 3)])
+def test_ssim_matches_skimage_definition(quad, shape):
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(shape[0])
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    if shape == quad[0].shape:
+        a = quad[0]
+    b = np.clip(a.astype(int) + rng.integers(-40, 41, shape), 0, 255).astype(np.uint8)
+    win = min(7, min(shape[:2]) // 2 * 2 - 1)
+    ref = structural_similarity(a / 255.0, b / 255.0, channel_axis=2, data_range=1.0, win_size=win)
+    assert ssim(a, b) == pytest.approx(ref, abs=1e-5)
+    assert ssim(a, a) == pytest.approx(1.0, abs=1e-6)
+    assert ssim(a, b) < 0.999
+
+
+def test_ssim_rejects_mismatched_or_tiny_images():
+    a = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(ImageError, match="one shape"):
+        ssim(a, np.zeros((8, 9, 3), np.uint8))
+    with pytest.raises(ImageError, match="3x3"):
+        ssim(a[:2, :2], a[:2, :2])
