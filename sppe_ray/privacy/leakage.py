@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from sppe_ray.privacy.detectors import weights
-from sppe_ray.privacy.detectors.faces import find_faces
+from sppe_ray.privacy.detectors.faces import find_faces, hog_faces
 from sppe_ray.privacy.detectors.text import rapidocr_lines
 
 Box = tuple[int, int, int, int]
@@ -28,10 +28,15 @@ def _mask_box(mask: np.ndarray) -> Box:
     return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
 
 
-def find_face_box(img: np.ndarray, box: Box | None = None) -> Box | None:
-    """The largest face (tight box) in the image, or in `box` padded by a quarter; None when none."""
+def find_face_box(img: np.ndarray, box: Box | None = None, accurate: bool = True) -> Box | None:
+    """The largest face (tight box) in the image, or in `box` padded by a quarter; None when none.
+
+    `accurate=False` runs only the HOG detector, not the CNN fallback (about 20 ms against 400 ms per
+    call): for an image aligned with one whose face is already known, where a miss can fall back to that box.
+    """
     x0, y0, x1, y1 = _padded(box, img.shape) if box is not None else (0, 0, img.shape[1], img.shape[0])
-    found = find_faces(np.ascontiguousarray(img[y0:y1, x0:x1]))
+    crop = np.ascontiguousarray(img[y0:y1, x0:x1])
+    found = find_faces(crop) if accurate else hog_faces(crop)
     if not found:
         return None
     (bx0, by0, bx1, by1), _ = max(found, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))

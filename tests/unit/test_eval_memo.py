@@ -16,6 +16,7 @@ class CountingLeakage:
 
     def __init__(self) -> None:
         self.ocr_calls, self.face_calls, self.descriptor_calls = 0, 0, 0
+        self.accurate: list[bool] = []
 
     def ocr_text(self, image, box, detail="full"):
         self.ocr_calls += 1
@@ -30,8 +31,9 @@ class CountingLeakage:
     def text_similarity(a, b):
         return float(a == b)
 
-    def find_face_box(self, image, box):
+    def find_face_box(self, image, box, accurate=True):
         self.face_calls += 1
+        self.accurate.append(accurate)
         return box
 
     def descriptor_at(self, image, box):
@@ -75,6 +77,7 @@ def test_source_face_is_found_once_per_source():
     d2 = checks.identity_distance(src, src, mask)
     assert d2 == 0.0 and d1 > 0.0
     assert fake.face_calls == 3  # the source once, each other image once
+    assert fake.accurate == [True, False, False]  # the CNN fallback only for the source
     assert fake.descriptor_calls == 3
     with pytest.raises(ValueError, match="differ in shape"):
         checks.identity_distance(src, other[:20], mask)

@@ -102,6 +102,17 @@ def test_face_swap_changes_identity(astronaut, face) -> None:  # noqa: ANN001
     assert 1 <= used <= 3
 
 
+def test_fast_face_box_agrees_with_the_accurate_one_on_a_clear_face(astronaut) -> None:  # noqa: ANN001
+    from sppe_ray.privacy.leakage import find_face_box
+
+    fast, accurate = find_face_box(astronaut, accurate=False), find_face_box(astronaut)
+    assert fast is not None and accurate is not None
+    ix = max(0, min(fast[2], accurate[2]) - max(fast[0], accurate[0]))
+    iy = max(0, min(fast[3], accurate[3]) - max(fast[1], accurate[1]))
+    area = lambda b: (b[2] - b[0]) * (b[3] - b[1])  # noqa: E731
+    assert ix * iy / (area(fast) + area(accurate) - ix * iy) > 0.5
+    assert find_face_box(np.full((96, 96, 3), 128, np.uint8), accurate=False) is None
+
 def test_text_rerender_defeats_ocr(text_scene) -> None:  # noqa: ANN001
     image, region = text_scene
     box = region.bbox
