@@ -12,20 +12,16 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a fresh checkout
 
-from sppe_ray.config import load_config, sppe_home  # noqa: E402
+from sppe_ray.config import load_config  # noqa: E402
 from sppe_ray.errors import SPPEError  # noqa: E402
-from sppe_ray.job_args import job_parser  # noqa: E402
+from sppe_ray.job_args import training_benchmark, training_parser  # noqa: E402
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = job_parser(__doc__.splitlines()[0],
-                   benchmark_help="benchmark folder (default: SPPE_HOME/benchmarks/<build.name>)")
-    p.add_argument("--resume-from", type=Path, help="checkpoint folder of an earlier fit to continue")
-    p.add_argument("--no-register", action="store_true", help="log the model but do not register it")
+    p = training_parser(__doc__.splitlines()[0])
     return p.parse_args(argv)
 
 
@@ -37,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         from sppe_ray.train.recovery import fit_recovery
 
         cfg = load_config(args.config, args.overrides)
-        benchmark = args.benchmark or Path(cfg.eval.benchmark or sppe_home() / "benchmarks" / cfg.build.name)
+        benchmark = training_benchmark(args, cfg)  # a missing benchmark fails in one line, before Ray starts
         init_ray(cfg.ray.num_cpus)
         result = fit_recovery(benchmark, cfg.recovery, register=not args.no_register, resume_from=args.resume_from)
     except SPPEError as exc:

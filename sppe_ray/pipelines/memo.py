@@ -14,12 +14,12 @@ from typing import Any
 
 
 class Memo:
-    """An LRU map from (namespace, key) to a value; `get` returns None when absent."""
+    """An LRU map from (namespace, key) to a value; `get` returns None when absent (so None is never stored)."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
         self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
-        self.hits = 0
+        self.hits = 0  # get() calls answered from the memo (one per lookup, whatever the namespace)
 
     def get(self, namespace: str, key: str) -> Any:
         item = self._items.get((namespace, key))
@@ -29,6 +29,8 @@ class Memo:
         return item
 
     def put(self, namespace: str, key: str, value: Any) -> None:
+        if value is None:
+            raise ValueError("Memo cannot store None: get() uses None to mean 'absent'")
         self._items[(namespace, key)] = value
         self._items.move_to_end((namespace, key))
         while len(self._items) > self.capacity:

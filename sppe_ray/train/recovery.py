@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -123,6 +122,7 @@ def _train_loop(config: dict[str, Any]) -> None:
     from sppe_ray.models.recovery.batches import flip_batch, to_model_batch
     from sppe_ray.models.recovery.c2e_net import C2ENet
     from sppe_ray.models.recovery.losses import LossWeights, c2e_loss
+    from sppe_ray.train.checkpoints import resume_state
 
     cfg = RecoveryConfig(**config["recovery"])
     ctx = ray.train.get_context()
@@ -134,12 +134,8 @@ def _train_loop(config: dict[str, Any]) -> None:
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_shape(cfg.steps))
     step, start_step = 0, 0
-    ckpt = ray.train.get_checkpoint()
-    if ckpt is None and config.get("resume_from"):
-        ckpt = ray.train.Checkpoint.from_directory(config["resume_from"])
-    if ckpt is not None:
-        with ckpt.as_directory() as d:
-            state = torch.load(Path(d) / "train_state.pt", map_location=device, weights_only=False)
+    state = resume_state(config, device)
+    if state is not None:
         net.load_state_dict(state["net"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
@@ -230,19 +226,12 @@ def _psnr(a: Any, b: Any) -> Any:
 
 def _report(metrics: dict, net: Any, opt: Any, sched: Any, step: int, rank: int) -> None:
     """Every worker reports; only rank 0 attaches the checkpoint (model folder + optimiser state)."""
-    import ray.train
-    import torch
-
     from sppe_ray.models.recovery.c2e_net import save_net
+    from sppe_ray.train.checkpoints import report
 
-    if rank != 0:
-        ray.train.report(metrics)
-        return
-    with tempfile.TemporaryDirectory() as d:
-        save_net(net, Path(d) / "model", extra={"step": step, SCORE: metrics.get(SCORE)})
-        torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step},
-                   Path(d) / "train_state.pt")
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
+    report(metrics, rank,
+           state=lambda: {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step},
+           write_model=lambda folder: save_net(net, folder, extra={"step": step, SCORE: metrics.get(SCORE)}))
 
 
 class _RankZeroLogger:

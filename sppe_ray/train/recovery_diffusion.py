@@ -8,8 +8,6 @@ Data parallel: LoRA and tag-head gradients are all-reduced by hand (the frozen U
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from sppe_ray.config import RecoveryConfig
@@ -26,6 +24,7 @@ def diffusion_loop(config: dict[str, Any]) -> None:
 
     from sppe_ray.models.recovery.batches import to_model_batch
     from sppe_ray.models.recovery.diffusion import DiffusionLoRA, load_pipeline, prompt_for
+    from sppe_ray.train.checkpoints import resume_state
 
     cfg = RecoveryConfig(**config["recovery"])
     ctx = ray.train.get_context()
@@ -36,12 +35,8 @@ def diffusion_loop(config: dict[str, Any]) -> None:
     lora = DiffusionLoRA(pipe, rank=cfg.lora_rank, lr=cfg.lr, lambda_cycle=cfg.lambda_cycle,
                          lambda_tag=cfg.lambda_tag, seed=cfg.seed + rank)
     step = start_step = 0
-    ckpt = ray.train.get_checkpoint()
-    if ckpt is None and config.get("resume_from"):
-        ckpt = ray.train.Checkpoint.from_directory(config["resume_from"])
-    if ckpt is not None:
-        with ckpt.as_directory() as d:
-            state = torch.load(Path(d) / "train_state.pt", map_location=device, weights_only=False)
+    state = resume_state(config, device)
+    if state is not None:
         for p, saved in zip(lora.trainable_parameters(), state["params"], strict=True):
             p.data.copy_(saved)
         lora.opt.load_state_dict(state["opt"])
@@ -92,14 +87,9 @@ def _validate(lora: Any, val_shard: Any, device: Any, prompts: Any) -> float:
 
 
 def _report(metrics: dict, lora: Any, step: int, rank: int) -> None:
-    import ray.train
-    import torch
+    from sppe_ray.train.checkpoints import report
 
-    if rank != 0:
-        ray.train.report(metrics)
-        return
-    with tempfile.TemporaryDirectory() as d:
-        lora.save(Path(d) / "model")
-        torch.save({"params": [p.detach().cpu() for p in lora.trainable_parameters()],
-                    "opt": lora.opt.state_dict(), "step": step}, Path(d) / "train_state.pt")
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
+    report(metrics, rank,
+           state=lambda: {"params": [p.detach().cpu() for p in lora.trainable_parameters()],
+                          "opt": lora.opt.state_dict(), "step": step},
+           write_model=lora.save)

@@ -1,5 +1,7 @@
 """Configuration layers: defaults < YAML < environment < CLI, each validated."""
 
+import os
+
 import pytest
 
 from sppe_ray.config import load_config, sppe_home
@@ -68,3 +70,26 @@ def test_job_scripts_share_the_override_flags(tmp_path):
     assert (cfg.build.n_scenes, cfg.build.size) == (3, 64)
     assert args.benchmark == tmp_path
     assert not hasattr(job_parser("y").parse_args([]), "benchmark")
+
+
+@pytest.mark.parametrize("job", ["train_erma.py", "train_recovery.py"])
+def test_fitting_jobs_fail_in_one_line_on_a_missing_benchmark(tmp_path, job):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "jobs" / job
+    env = {**os.environ, "SPPE_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, str(script), "--benchmark", str(tmp_path / "none")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
+    assert lines[-1].startswith("error: ") and "none" in lines[-1]
+    assert "Traceback" not in done.stderr and not (tmp_path / "home" / "ray_results").exists()
+
+
+def test_training_parser_flags(tmp_path):
+    from sppe_ray.job_args import training_parser
+
+    args = training_parser("x").parse_args(["--resume-from", str(tmp_path), "--no-register"])
+    assert args.resume_from == tmp_path and args.no_register and args.benchmark is None

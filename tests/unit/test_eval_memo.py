@@ -91,6 +91,8 @@ def test_pair_cache_is_bounded_and_keys_depend_on_every_part():
     cache.put("m", "c", 3)
     assert cache.get("m", "b") is None and cache.get("m", "a") == 1 and cache.get("m", "c") == 3
     assert content_key(b"ab", b"c") != content_key(b"a", b"bc")  # lengths are part of the key
+    with pytest.raises(ValueError, match="None"):
+        cache.put("m", "d", None)  # would read back as "absent" and be recomputed forever
     assert content_key(b"x", None) != content_key(b"x", b"")
     assert content_key(b"x", b"y") == content_key(b"x", b"y")
 
