@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 from sppe_ray.config import SPPEConfig, load_config  # noqa: E402
-from sppe_ray.schema import ShardWriter, read_manifest  # noqa: E402
+from sppe_ray.shards import ShardWriter, read_manifest  # noqa: E402
 
 
 def subset(benchmark: Path, shards: int, dst: Path) -> Path:
@@ -88,7 +88,7 @@ def per_metric_ms(bench: Path, cfg: SPPEConfig, n: int = 8) -> dict[str, float]:
     from sppe_ray.pipelines.eval_checks import RegionChecks
     from sppe_ray.pipelines.eval_plan import FACE_KINDS, TEXT_KINDS, make_plan
     from sppe_ray.pipelines.eval_stages import SampleEvaluator
-    from sppe_ray.schema import read_benchmark
+    from sppe_ray.shards import read_benchmark
     from sppe_ray.taxonomy import CATEGORIES
 
     rows = read_benchmark(bench, split=cfg.eval.split, checksums=False).to_pandas()

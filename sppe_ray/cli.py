@@ -93,7 +93,7 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="one JSON object")
 @app.command()
 def validate(path: Annotated[Path, typer.Argument(help="benchmark folder")]) -> None:
     """Check a benchmark folder: manifest, schema, shard checksums and counts."""
-    from sppe_ray.schema import verify_benchmark
+    from sppe_ray.shards import verify_benchmark
 
     problems = verify_benchmark(path)
     if problems:

@@ -36,7 +36,7 @@ def training_benchmark(args: argparse.Namespace, cfg: Any) -> Path:
     SPPE_HOME. Its manifest is read here, so a missing or broken benchmark fails in one line before Ray starts
     (BenchmarkError)."""
     from sppe_ray.config import sppe_home
-    from sppe_ray.schema import read_manifest
+    from sppe_ray.shards import read_manifest
 
     benchmark = args.benchmark or Path(cfg.eval.benchmark or sppe_home() / "benchmarks" / cfg.build.name)
     read_manifest(benchmark)

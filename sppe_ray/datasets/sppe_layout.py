@@ -40,7 +40,8 @@ from sppe_ray.datasets.difference import DEFAULT_THRESHOLD, difference_mask
 from sppe_ray.datasets.vispr import canonical_category
 from sppe_ray.errors import BenchmarkError, ImageError, UnknownInstructionError
 from sppe_ray.imageio import encode_mask, encode_png, fit_within, load_image, resize_image
-from sppe_ray.schema import ShardWriter, sample_id
+from sppe_ray.schema import sample_id
+from sppe_ray.shards import ShardWriter
 from sppe_ray.taxonomy import get_instruction, normalize_code
 
 SPLITS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}

@@ -20,7 +20,8 @@ import numpy as np
 from sppe_ray.config import SPPEConfig, sppe_home
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.pipelines.build_plan import SceneTask, assign_split, group_into_shards, plan_scenes
-from sppe_ray.schema import BENCHMARK_SCHEMA, ShardWriter, table_from_rows, verify_benchmark, write_shard
+from sppe_ray.schema import BENCHMARK_SCHEMA, table_from_rows
+from sppe_ray.shards import ShardWriter, verify_benchmark, write_shard
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ import pyarrow.parquet as pq
 from sppe_ray.config import SPPEConfig
 from sppe_ray.pipelines.eval_plan import EvalPlan
 from sppe_ray.pipelines.eval_stages import INPUT_COLUMNS, PATH_COLUMN, SampleEvaluator
-from sppe_ray.schema import RESULT_SCHEMA, ShardWriter, read_manifest
+from sppe_ray.schema import RESULT_SCHEMA
+from sppe_ray.shards import ShardWriter, read_manifest
 
 log = logging.getLogger(__name__)
 RESULT_PREFIX = "res"

@@ -26,7 +26,7 @@ from sppe_ray.errors import BenchmarkError
 from sppe_ray.pipelines.aggregate import summarize
 from sppe_ray.pipelines.eval_compute import compute_results
 from sppe_ray.pipelines.eval_plan import EvalPlan, make_plan
-from sppe_ray.schema import manifest_hash, read_benchmark, read_manifest, verify_benchmark
+from sppe_ray.shards import manifest_hash, read_benchmark, read_manifest, verify_benchmark
 
 log = logging.getLogger(__name__)
 EXPERIMENT = "sppe-eval"

@@ -67,7 +67,7 @@ class Featurize:
 
 
 def _shard_paths(benchmark_dir: Path) -> list[str]:
-    from sppe_ray.schema import read_manifest
+    from sppe_ray.shards import read_manifest
 
     manifest = read_manifest(benchmark_dir)
     paths = [str(benchmark_dir / s["name"]) for s in manifest.get("shards", [])]
@@ -77,7 +77,7 @@ def _shard_paths(benchmark_dir: Path) -> list[str]:
 
 
 def feature_cache_key(benchmark_dir: Path, predictor: ERMAPredictor) -> str:
-    from sppe_ray.schema import manifest_hash
+    from sppe_ray.shards import manifest_hash
 
     enc = predictor.encoders
     raw = json.dumps(
@@ -278,7 +278,7 @@ def fit_erma(
     """
     from sppe_ray import tracking
     from sppe_ray.models.erma import fitting
-    from sppe_ray.schema import manifest_hash
+    from sppe_ray.shards import manifest_hash
 
     t0 = time.perf_counter()
     benchmark_dir, home = Path(benchmark_dir), Path(home) if home else sppe_home()

@@ -41,7 +41,7 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
     from sppe_ray.models.recovery.batches import COLUMNS, decode_and_crop
     from sppe_ray.models.recovery.c2e_net import REGISTERED_NAME
     from sppe_ray.runtime import init_ray
-    from sppe_ray.schema import manifest_hash, read_benchmark
+    from sppe_ray.shards import manifest_hash, read_benchmark
     from sppe_ray.train import recovery_diffusion as rd
 
     if cfg.backend not in ("c2e_net", "c2e_diffusion"):

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from sppe_ray.config import load_config
-from sppe_ray.schema import read_benchmark, read_manifest, verify_benchmark
+from sppe_ray.shards import read_benchmark, read_manifest, verify_benchmark
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ import pytest
 
 from sppe_ray.config import ERMAConfig
 from sppe_ray.imageio import encode_mask, encode_png
-from sppe_ray.schema import build_manifest, table_from_rows, write_manifest, write_shard
+from sppe_ray.schema import table_from_rows
+from sppe_ray.shards import build_manifest, write_manifest, write_shard
 
 pytestmark = pytest.mark.slow
 SIZE = 48

@@ -22,7 +22,8 @@ from skimage import data as skdata
 from sppe_ray.config import load_config
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.imageio import encode_mask, encode_png, resize_image
-from sppe_ray.schema import ShardWriter, sample_id, table_from_rows
+from sppe_ray.schema import sample_id, table_from_rows
+from sppe_ray.shards import ShardWriter
 from sppe_ray.taxonomy import get_instruction
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ RECOVERY_KEYS = {"csim_src", "ssim", "psnr", "dir_i", "dir_s", "csim_gt", "gt_ss
 
 
 # -- a tiny but real benchmark: skimage photos, masks, two surrogate kinds, numpy stand-in edits -------------
-# Written straight through schema.ShardWriter, so these tests neither wait for nor depend on the builder.
+# Written straight through shards.ShardWriter, so these tests neither wait for nor depend on the builder.
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "immunohistochemistry")
 CATEGORIES = ("a105_face_all", "a111_name_all", "a30_credit_card", "a49_phone")
 CODES = ("007", "032", "048", "019")
@@ -208,7 +209,7 @@ def test_missing_and_corrupt_benchmark_give_one_clear_error(sppe_home, tiny_benc
 def test_a_metric_failing_on_one_sample_is_recorded_for_that_sample(tiny_bench):
     from sppe_ray.pipelines.eval_plan import make_plan
     from sppe_ray.pipelines.eval_stages import SampleEvaluator
-    from sppe_ray.schema import read_benchmark
+    from sppe_ray.shards import read_benchmark
 
     cfg = load_config(None, FAST)
     ev = SampleEvaluator(make_plan(cfg, use_registry=False), "test")
@@ -324,7 +325,7 @@ def test_pair_cache_gives_the_numbers_of_scoring_each_sample_alone(tiny_bench):
     """Samples sharing (source, surrogate) reuse the pair's baseline scores; the numbers must not change."""
     from sppe_ray.pipelines.eval_plan import make_plan
     from sppe_ray.pipelines.eval_stages import SampleEvaluator
-    from sppe_ray.schema import read_benchmark
+    from sppe_ray.shards import read_benchmark
 
     cfg = load_config(None, FAST)
     plan = make_plan(cfg, use_registry=False)

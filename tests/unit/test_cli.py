@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from sppe_ray.cli import app
 from sppe_ray.imageio import encode_mask, encode_png
-from sppe_ray.schema import BENCHMARK_SCHEMA, ShardWriter, table_from_rows
+from sppe_ray.schema import BENCHMARK_SCHEMA, table_from_rows
+from sppe_ray.shards import ShardWriter
 
 runner = CliRunner()
 

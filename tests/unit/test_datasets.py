@@ -24,7 +24,7 @@ from sppe_ray.datasets.framing import PAD_VALUE, plan_framing
 from sppe_ray.errors import BenchmarkError, ImageError, UnknownCategoryError
 from sppe_ray.imageio import decode_image, decode_mask
 from sppe_ray.privacy.region import Region
-from sppe_ray.schema import read_benchmark, read_manifest, verify_benchmark
+from sppe_ray.shards import read_benchmark, read_manifest, verify_benchmark
 
 RED, BLUE = (220, 20, 20), (20, 20, 220)
 

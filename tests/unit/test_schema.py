@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from sppe_ray import schema as sc
+from sppe_ray import shards as sh
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.imageio import decode_image, encode_mask, encode_png
 
@@ -35,7 +36,7 @@ def _table(n=5, split="train", start=0):
 
 
 def _build(folder, parts=(("train", 5), ("test", 3))):
-    w = sc.ShardWriter(folder)
+    w = sh.ShardWriter(folder)
     start = 0
     for i, (split, n) in enumerate(parts):
         w.write(_table(n, split, start), w.shard_name(i), skipped={"no_face": i + 1})
@@ -92,7 +93,7 @@ def test_validator_names_the_column():
 
 def test_round_trip(tmp_path):
     manifest = _build(tmp_path)
-    assert sc.verify_benchmark(tmp_path) == []
+    assert sh.verify_benchmark(tmp_path) == []
     assert manifest["counts"]["total"] == 8
     assert manifest["counts"]["by_split"] == {"test": 3, "train": 5}
     assert sum(manifest["counts"]["by_category"].values()) == 8
@@ -100,31 +101,31 @@ def test_round_trip(tmp_path):
     assert manifest["skipped"] == {"editor_error": 2, "no_face": 3}
     assert manifest["editor"] == "procedural" and manifest["config"] == {"seed": 7}
     assert [s["name"] for s in manifest["shards"]] == ["part-00000.parquet", "part-00001.parquet"]
-    assert sc.read_manifest(tmp_path) == manifest
-    full = sc.read_benchmark(tmp_path)
+    assert sh.read_manifest(tmp_path) == manifest
+    full = sh.read_benchmark(tmp_path)
     assert full.schema.equals(sc.BENCHMARK_SCHEMA) and full.num_rows == 8
     expected = _rows(5) + _rows(3, "test", 5)
     assert full.column("sample_id").to_pylist() == [r["sample_id"] for r in expected]
     first = full.slice(0, 1).to_pylist()[0]
     assert first["surrogate_edit"] is None and first["label_output"] is None
     assert decode_image(first["source"]).shape == (8, 8, 3)
-    test = sc.read_benchmark(tmp_path, split="test", columns=["sample_id", "editability"])
+    test = sh.read_benchmark(tmp_path, split="test", columns=["sample_id", "editability"])
     assert test.column_names == ["sample_id", "editability"] and test.num_rows == 3
-    assert sc.read_benchmark(tmp_path, split="nope").num_rows == 0
+    assert sh.read_benchmark(tmp_path, split="nope").num_rows == 0
     with pytest.raises(BenchmarkError, match="unknown column 'pixels'"):
-        sc.read_benchmark(tmp_path, columns=["pixels"])
+        sh.read_benchmark(tmp_path, columns=["pixels"])
 
 
 def test_deterministic_bytes_and_hash(tmp_path):
     _build(tmp_path / "a")
     _build(tmp_path / "b")
-    assert sc.manifest_hash(tmp_path / "a") == sc.manifest_hash(tmp_path / "b")
+    assert sh.manifest_hash(tmp_path / "a") == sh.manifest_hash(tmp_path / "b")
     shard = "part-00000.parquet"
     assert (tmp_path / "a" / shard).read_bytes() == (tmp_path / "b" / shard).read_bytes()
-    w = sc.ShardWriter(tmp_path / "c")
+    w = sh.ShardWriter(tmp_path / "c")
     w.write(_table(5), "part-00000")
     w.finish()
-    assert sc.manifest_hash(tmp_path / "c") != sc.manifest_hash(tmp_path / "a")
+    assert sh.manifest_hash(tmp_path / "c") != sh.manifest_hash(tmp_path / "a")
 
 
 def test_corrupted_shard_is_caught(tmp_path):
@@ -133,23 +134,23 @@ def test_corrupted_shard_is_caught(tmp_path):
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
-    problems = sc.verify_benchmark(tmp_path)
+    problems = sh.verify_benchmark(tmp_path)
     assert len(problems) == 1 and "part-00001.parquet" in problems[0] and "checksum" in problems[0]
     with pytest.raises(BenchmarkError, match="checksum") as err:
-        sc.read_benchmark(tmp_path)
+        sh.read_benchmark(tmp_path)
     assert "\n" not in str(err.value)
 
 
 def test_missing_shard_and_manifest_problems(tmp_path):
-    assert "does not exist" in sc.verify_benchmark(tmp_path / "nowhere")[0]
-    assert "no manifest.json" in sc.verify_benchmark(tmp_path)[0]
+    assert "does not exist" in sh.verify_benchmark(tmp_path / "nowhere")[0]
+    assert "no manifest.json" in sh.verify_benchmark(tmp_path)[0]
     _build(tmp_path)
     (tmp_path / "part-00000.parquet").unlink()
-    assert sc.verify_benchmark(tmp_path) == ["shard part-00000.parquet is missing"]
+    assert sh.verify_benchmark(tmp_path) == ["shard part-00000.parquet is missing"]
     (tmp_path / "manifest.json").write_text("{not json")
-    assert "not valid JSON" in sc.verify_benchmark(tmp_path)[0]
+    assert "not valid JSON" in sh.verify_benchmark(tmp_path)[0]
     with pytest.raises(BenchmarkError):
-        sc.manifest_hash(tmp_path)
+        sh.manifest_hash(tmp_path)
 
 
 def _edit_manifest(folder, fn):
@@ -161,39 +162,39 @@ def _edit_manifest(folder, fn):
 def test_manifest_disagreements(tmp_path):
     _build(tmp_path)
     _edit_manifest(tmp_path, lambda m: m.update(schema_version="0.9"))
-    assert "schema version '0.9'" in sc.verify_benchmark(tmp_path)[0]
+    assert "schema version '0.9'" in sh.verify_benchmark(tmp_path)[0]
     _edit_manifest(tmp_path, lambda m: m.update(schema_version=sc.SCHEMA_VERSION))
-    assert sc.verify_benchmark(tmp_path) == []
+    assert sh.verify_benchmark(tmp_path) == []
     _edit_manifest(tmp_path, lambda m: m["shards"][0].update(rows=99))
-    assert "rows" in sc.verify_benchmark(tmp_path)[0]
+    assert "rows" in sh.verify_benchmark(tmp_path)[0]
     _edit_manifest(tmp_path, lambda m: m["shards"][0].update(rows=5))
     _edit_manifest(tmp_path, lambda m: m["counts"].update(total=9))
-    assert "9 rows in total" in sc.verify_benchmark(tmp_path)[0]
+    assert "9 rows in total" in sh.verify_benchmark(tmp_path)[0]
     _edit_manifest(tmp_path, lambda m: m["counts"].update(total=8))
     _edit_manifest(tmp_path, lambda m: m["counts"]["by_split"].update(test=4))
-    assert sc.verify_benchmark(tmp_path) == ["manifest counts.by_split disagree with the shards"]
+    assert sh.verify_benchmark(tmp_path) == ["manifest counts.by_split disagree with the shards"]
     _edit_manifest(tmp_path, lambda m: m["counts"]["by_split"].update(test=3))
     _edit_manifest(tmp_path, lambda m: m["shards"].append(dict(m["shards"][0])))
-    assert "repeated" in sc.verify_benchmark(tmp_path)[0]
+    assert "repeated" in sh.verify_benchmark(tmp_path)[0]
 
 
 def test_unreadable_and_wrong_schema_shards(tmp_path):
     _build(tmp_path)
     bad = tmp_path / "part-00000.parquet"
     bad.write_bytes(b"PAR1 not really parquet")
-    _edit_manifest(tmp_path, lambda m: m["shards"][0].update(sha256=sc._file_sha256(bad)))
-    assert "not readable Parquet" in sc.verify_benchmark(tmp_path)[0]
+    _edit_manifest(tmp_path, lambda m: m["shards"][0].update(sha256=sh._file_sha256(bad)))
+    assert "not readable Parquet" in sh.verify_benchmark(tmp_path)[0]
     pq.write_table(_table(5).drop_columns(["provenance"]), bad)
-    _edit_manifest(tmp_path, lambda m: m["shards"][0].update(sha256=sc._file_sha256(bad)))
-    assert "missing column 'provenance'" in sc.verify_benchmark(tmp_path)[0]
+    _edit_manifest(tmp_path, lambda m: m["shards"][0].update(sha256=sh._file_sha256(bad)))
+    assert "missing column 'provenance'" in sh.verify_benchmark(tmp_path)[0]
 
 
 def test_stray_tmp_files_are_ignored(tmp_path):
     _build(tmp_path)
     (tmp_path / ".part-00002.parquet.123.ab.tmp").write_bytes(b"half a shard")
-    assert sc.verify_benchmark(tmp_path) == []
-    assert sc.read_benchmark(tmp_path).num_rows == 8
-    assert [s.name for s in sc.ShardWriter(tmp_path).existing_shards()] == ["part-00000.parquet",
+    assert sh.verify_benchmark(tmp_path) == []
+    assert sh.read_benchmark(tmp_path).num_rows == 8
+    assert [s.name for s in sh.ShardWriter(tmp_path).existing_shards()] == ["part-00000.parquet",
                                                                              "part-00001.parquet"]
 
 
@@ -206,22 +207,22 @@ def test_atomic_write_leaves_nothing_when_writer_fails(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pq, "write_table", half_then_fail)
     with pytest.raises(OSError, match="disk full"):
-        sc.write_shard(_table(4), tmp_path, "part-00000")
+        sh.write_shard(_table(4), tmp_path, "part-00000")
     assert list(tmp_path.iterdir()) == []
     monkeypatch.setattr(pq, "write_table", real)
     with pytest.raises(BenchmarkError):  # invalid table: refused before any file is created
-        sc.write_shard(_table(4).drop_columns(["mask"]), tmp_path, "part-00000")
+        sh.write_shard(_table(4).drop_columns(["mask"]), tmp_path, "part-00000")
     with pytest.raises(BenchmarkError, match="bad shard name"):
-        sc.write_shard(_table(4), tmp_path, "../escape")
+        sh.write_shard(_table(4), tmp_path, "../escape")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_resume_listing(tmp_path):
-    w = sc.ShardWriter(tmp_path)
+    w = sh.ShardWriter(tmp_path)
     w.write(_table(5, "train", 0), w.shard_name(0), skipped={"no_face": 1})
     (tmp_path / "part-00001.parquet").write_bytes(b"broken from a foreign writer")
     (tmp_path / ".part-00001.parquet.1.x.tmp").write_bytes(b"partial")
-    resumed = sc.ShardWriter(tmp_path)
+    resumed = sh.ShardWriter(tmp_path)
     found = resumed.existing_shards()
     assert [s.name for s in found] == ["part-00000.parquet"]
     assert found[0] == w.shards[0]  # same name, rows, sha256, size
@@ -229,33 +230,33 @@ def test_resume_listing(tmp_path):
     assert resumed.done("part-00000") and not resumed.done("part-00001")
     resumed.write(_table(3, "test", 5), resumed.shard_name(1), skipped={"no_face": 2})
     manifest = resumed.finish(config={"seed": 7}, skipped={"editor_error": 2}, extra={"editor": "procedural"})
-    assert sc.verify_benchmark(tmp_path) == []
+    assert sh.verify_benchmark(tmp_path) == []
     assert manifest["skipped"] == {"editor_error": 2, "no_face": 3}
     _build(tmp_path / "straight")
-    assert sc.manifest_hash(tmp_path) == sc.manifest_hash(tmp_path / "straight")
+    assert sh.manifest_hash(tmp_path) == sh.manifest_hash(tmp_path / "straight")
 
 
 def test_results_folder(tmp_path):
     rows = [{"sample_id": "s1", "split": "test", "category": "a90_email", "instruction_code": "047",
              "task_tag": "ADD_REMOVE", "strategy": "blur", "task": "recovery", "method": "paste_back",
              "score": None, "metrics": json.dumps({"psnr": 30.0}), "output": b"png", "error": None}]
-    w = sc.ShardWriter(tmp_path, schema=sc.RESULT_SCHEMA)
+    w = sh.ShardWriter(tmp_path, schema=sc.RESULT_SCHEMA)
     w.write(sc.table_from_rows(rows, sc.RESULT_SCHEMA), "r-0")
     m = w.finish()
     assert m["schema"] == "results" and m["counts"]["by_task_tag"] == {"ADD_REMOVE": 1}
-    back = sc.read_benchmark(tmp_path)
+    back = sh.read_benchmark(tmp_path)
     assert back.schema.equals(sc.RESULT_SCHEMA) and back.column("method").to_pylist() == ["paste_back"]
-    info = sc.write_shard(sc.table_from_rows(rows, sc.RESULT_SCHEMA), tmp_path / "auto", "x")
+    info = sh.write_shard(sc.table_from_rows(rows, sc.RESULT_SCHEMA), tmp_path / "auto", "x")
     assert pq.read_schema(tmp_path / "auto" / info.name).names == sc.RESULT_SCHEMA.names
 
 
 def test_build_manifest_refusals():
-    info = sc.ShardInfo("a.parquet", 1, "0" * 64, 10)
+    info = sh.ShardInfo("a.parquet", 1, "0" * 64, 10)
     with pytest.raises(BenchmarkError, match="twice"):
-        sc.build_manifest([info, info])
+        sh.build_manifest([info, info])
     with pytest.raises(BenchmarkError, match="reserved"):
-        sc.build_manifest([info], extra={"counts": {}})
+        sh.build_manifest([info], extra={"counts": {}})
     with pytest.raises(BenchmarkError, match="JSON"):
-        sc.build_manifest([info], config={"x": object()})
+        sh.build_manifest([info], config={"x": object()})
     with pytest.raises(BenchmarkError, match="kind"):
-        sc.build_manifest([info], kind="other")
+        sh.build_manifest([info], kind="other")
