@@ -16,12 +16,13 @@ import numpy as np
 from sppe_ray.imageio import pixel_digest
 from sppe_ray.metrics.privacy import FACE_SAME_PERSON
 from sppe_ray.pipelines.memo import Memo
+from sppe_ray.privacy.detectors.text import BOX_PAD
 
 #: OCR similarity at or above which the recovered region is said to carry the source's text.
 TEXT_RECOVERED = 0.5
-#: Pixels around the box that OCR reads (the `pad` of `privacy.detectors.text.rapidocr_lines`); the memo key
-#: must cover everything the engine sees, or two different inputs could share a cached reading.
-OCR_PAD = 4
+#: Pixels around the box that OCR reads (`rapidocr_lines`' default pad); the memo key must cover everything the
+#: engine sees, or two different inputs could share a cached reading.
+OCR_PAD = BOX_PAD
 OCR_MEMO = 4096
 
 

@@ -81,8 +81,9 @@ class DecodedBatch:
                 self.images[k].append(imgs.get(k))
             self.masks.append(mask)
         self.ok = [i for i in range(len(self.df)) if i not in self.errors]
-        self.pair_keys = [content_key(r["source"], r["surrogate"]) for _, r in self.df.iterrows()]
-        self.region_keys = [content_key(r["source"], r["surrogate"], r["mask"]) for _, r in self.df.iterrows()]
+        cols = [self.df[k].tolist() for k in ("source", "surrogate", "mask")]
+        self.pair_keys = [content_key(src, sur) for src, sur, _ in zip(*cols, strict=True)]
+        self.region_keys = [content_key(src, sur, m) for src, sur, m in zip(*cols, strict=True)]
 
     def take(self, key: str, idx: Sequence[int]) -> list[np.ndarray]:
         return [self.images[key][i] for i in idx]  # type: ignore[misc]
@@ -171,16 +172,19 @@ class SampleEvaluator:
             first.setdefault(batch.pair_keys[i], i)
         rows = []
         for method, (fn, meta) in self._pair_scorers().items():
-            todo = [i for key, i in first.items() if self.cache.get(method, key) is None]
+            # this batch's (value, error) per pair: each pair looked up once, so an eviction cannot lose one
+            found = {key: self.cache.get(method, key) for key in first}
+            todo = [i for key, i in first.items() if found[key] is None]
             if todo:
                 srcs, surs = batch.take("source", todo), batch.take("surrogate", todo)
                 values, errors = run_per_sample(
                     lambda idx, fn=fn, srcs=srcs, surs=surs: fn([srcs[j] for j in idx], [surs[j] for j in idx]),
                     len(todo))
                 for j, i in enumerate(todo):
-                    self.cache.put(method, batch.pair_keys[i], (values[j], errors[j]))
+                    found[batch.pair_keys[i]] = (values[j], errors[j])
+                    self.cache.put(method, batch.pair_keys[i], found[batch.pair_keys[i]])
             for i in ok:
-                value, error = self.cache.get(method, batch.pair_keys[i])
+                value, error = found[batch.pair_keys[i]]
                 rows.append(self._row(batch, i, "editability", method, score=value, metrics=meta, error=error))
             rows += [self._row(batch, i, "editability", method, metrics=meta) for i in batch.errors]
         if self.plan.erma_dir:

@@ -20,6 +20,10 @@ GENERIC_TEXT_CATEGORY = "a111_name_all"
 OcrLine = tuple[np.ndarray, str, float]  # (4 x 2 quad in image coords, text, score)
 
 
+#: pixels read around a box by default (text touching the box edge is still whole)
+BOX_PAD = 4
+
+
 def _crop(image: np.ndarray, box: tuple[int, int, int, int] | None, pad: int) -> tuple[np.ndarray, int, int]:
     if box is None:
         return image, 0, 0
@@ -29,7 +33,7 @@ def _crop(image: np.ndarray, box: tuple[int, int, int, int] | None, pad: int) ->
     return image[y0:y1, x0:x1], x0, y0
 
 
-def rapidocr_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = None, pad: int = 4,
+def rapidocr_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = None, pad: int = BOX_PAD,
                    detail: str = "full") -> list[OcrLine]:
     """OCR lines of `image` (or of `box` in it, padded): PP-OCR expects BGR like cv2 images.
     `detail` picks the detector resolution (`weights.OCR_DETAIL`)."""
@@ -46,7 +50,7 @@ def rapidocr_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = No
     ]
 
 
-def tesseract_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = None, pad: int = 4,
+def tesseract_lines(image: np.ndarray, box: tuple[int, int, int, int] | None = None, pad: int = BOX_PAD,
                     min_conf: float = 30.0) -> list[OcrLine]:
     """OCR lines from Tesseract's word boxes grouped by (block, paragraph, line)."""
     try:
