@@ -84,6 +84,7 @@ class ERMAConfig(Section):
     use_instruction: bool = True
     use_mask: bool = True
     use_detectors: bool = True
+    face_detector: Literal["haar", "lbp"] = "haar"  # lbp: 3x cheaper face search, a bit less accurate (models.md)
     lr: float = 1e-3
     weight_decay: float = 1e-2
     steps: int = 1500

@@ -87,6 +87,7 @@ def feature_cache_key(benchmark_dir: Path, predictor: ERMAPredictor) -> str:
             enc.get("model"),
             enc.get("image_kwargs"),
             enc.get("crop_kwargs"),
+            enc.get("face_detector"),
             FEATURE_VERSION,
         ],
         sort_keys=True,

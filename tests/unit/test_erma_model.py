@@ -12,8 +12,8 @@ from sppe_ray.config import ERMAConfig
 from sppe_ray.embed import create_image_embedder, create_text_embedder
 from sppe_ray.errors import BackendUnavailableError, ImageError
 from sppe_ray.models.erma import ERMA, ERMAPredictor, FeatureSpec, code_index, fitting, relation_features
-from sppe_ray.models.erma.detectors import DETECTOR_STATS, detector_features
-from sppe_ray.models.erma.features import FALLBACK_INDEX, crop_box, detector_block, difference_mask, region_stats
+from sppe_ray.models.erma.detectors import DETECTOR_STATS, FACE_SEARCHES, detector_features
+from sppe_ray.models.erma.features import FALLBACK_INDEX, crop_box, difference_mask, region_stats
 
 SIZE = 48
 
@@ -113,6 +113,27 @@ def test_predict_shapes_range_and_mask_fallback():
     assert pred.predict([], [], []).shape == (0,)
 
 
+def test_repeated_triples_computed_once_and_threads_agree():
+    """Each distinct (source, surrogate, mask) is extracted once; copies, thread splits and one-row calls agree."""
+    pred = _predictor(use_detectors=True)
+    src, sur, masks, _ = _dataset(4, seed=3)
+    order = [0, 1, 0, 2, 3, 1, 0, 2]  # a benchmark scores each triple with several instructions
+    rows = ([src[i] for i in order], [sur[i] for i in order], [masks[i] for i in order])
+    calls = []
+    embed = pred.extractor.image_embedder.embed
+    pred.extractor.image_embedder.embed = lambda imgs: calls.append(len(imgs)) or embed(imgs)
+    pred.workers = 1
+    one = pred.extract(*rows)
+    assert calls == [8, 8]  # 4 distinct sources + 4 surrogates, then 4 distinct triples' two crops; not 16 + 16
+    pred.workers = 2
+    two = pred.extract(*rows)
+    for k, v in one.items():
+        alone = np.concatenate([pred.extractor.extract([a], [b], [m])[k] for a, b, m in zip(*rows, strict=True)])
+        np.testing.assert_allclose(v, alone, atol=1e-6, err_msg=k)
+        np.testing.assert_array_equal(v, two[k], err_msg=k)
+        np.testing.assert_array_equal(v[0], v[2], err_msg=k)
+
+
 def test_code_index_and_crop_helpers():
     idx = code_index(["001", "35", 35, "065", "999", "abc"])
     assert idx[1] == idx[2] and idx[0] != idx[3]
@@ -145,6 +166,23 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
         ERMAPredictor.load(tmp_path)
     with pytest.raises(BackendUnavailableError):
         ERMAPredictor.build(ERMAConfig(image_encoder="clip", text_encoder="hashing", model=None))
+
+
+def test_face_detector_recorded_and_old_models_keep_haar(tmp_path):
+    import json
+
+    from sppe_ray.models.erma.predictor import CONFIG_FILE
+
+    pred = _predictor(use_detectors=True, face_detector="lbp")
+    folder = pred.save(tmp_path / "m")
+    assert ERMAPredictor.load(folder).extractor.face_search == FACE_SEARCHES["lbp"]
+    meta = json.loads((folder / CONFIG_FILE).read_text())
+    del meta["face_detector"]  # as saved before the setting existed
+    (folder / CONFIG_FILE).write_text(json.dumps(meta))
+    old = ERMAPredictor.load(folder)
+    assert old.extractor.face_search == FACE_SEARCHES["haar"] and old.encoders["face_detector"] == "haar"
+    with pytest.raises(ValueError, match="face_detector"):
+        ERMAPredictor.build({"use_detectors": True, "face_detector": "yolo", "text_encoder": "hashing"})
 
 
 def test_lr_schedule_warms_up_then_decays():
@@ -321,21 +359,29 @@ def _face_photo() -> tuple[np.ndarray, np.ndarray]:
     return img, mask
 
 
-def test_detector_features_see_what_the_surrogate_destroyed():
+@pytest.mark.parametrize("face_detector", sorted(FACE_SEARCHES))
+def test_detector_features_see_what_the_surrogate_destroyed(face_detector):
     import cv2
 
     img, mask = _face_photo()
+    faces = FACE_SEARCHES[face_detector]
     col = {k: i for i, k in enumerate(DETECTOR_STATS)}
-    same = detector_features(img, img.copy(), mask)
+    same = detector_features(img, img.copy(), mask, faces)
     assert same.shape == (len(DETECTOR_STATS),) and same.dtype == np.float32 and np.isfinite(same).all()
     assert same[col["face_s"]] == 1 and same[col["face_same"]] == 1 and same[col["head_iou"]] == 1
     assert same[col["fg_iou"]] == pytest.approx(1) and same[col["st_con_d"]] == 0
     flat = img.copy()
     flat[mask] = cv2.GaussianBlur(img, (0, 0), 12)[mask]  # a strong blur surrogate: the face is gone
-    gone = detector_features(img, flat, mask)
+    gone = detector_features(img, flat, mask, faces)
     assert gone[col["face_u"]] == 0 and gone[col["face_same"]] == 0 and gone[col["head_iou"]] < 1
-    # A batch analyses identical triples once and gives every copy the same row.
-    block = detector_block([img, img, img], [flat, flat, img], [mask, mask, mask])
+    # A batch computes each distinct triple once and gives every copy the same row.
+    extractor = _predictor(use_detectors=True, face_detector=face_detector).extractor
+    assert extractor.face_search == faces
+    batch = extractor.plan([img, img, img], [flat, flat, img.copy()], [mask, mask, mask])
+    assert batch.unique == [0, 2] and list(batch.inverse) == [0, 0, 1]
+    images, src_at, sur_at = batch.images(batch.unique)
+    assert len(images) == 2 and src_at == [0, 0] and sur_at == [1, 0]  # equal pixels are analysed once
+    block = batch.scatter(extractor.compute(batch, batch.unique))["detect"]
     np.testing.assert_array_equal(block[0], block[1])
     np.testing.assert_array_equal(block[0], gone)
     np.testing.assert_array_equal(block[2], same)

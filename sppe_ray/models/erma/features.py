@@ -20,9 +20,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from sppe_ray.editors.procedural.analysis import EDITOR_FACES, FaceSearch
 from sppe_ray.errors import ImageError
 from sppe_ray.imageio import pixel_digest
-from sppe_ray.models.erma.detectors import DETECTOR_STATS, detector_features
+from sppe_ray.models.erma.detectors import DETECTOR_STATS, compare, findings
 from sppe_ray.taxonomy import INSTRUCTIONS, instruction_text
 
 #: Instruction codes in table order; row len(CODES) is the published fallback text for unknown codes.
@@ -116,6 +117,45 @@ def _check_pair(i: int, source: np.ndarray, surrogate: np.ndarray, mask: np.ndar
     return mask.astype(bool, copy=False)
 
 
+class Batch:
+    """A checked batch and its duplicates: the extraction is a pure function of (source, surrogate, mask),
+    and a benchmark scores each triple with several instructions (sppe-mini: five) and each source with
+    several surrogates, so each distinct triple is computed once and each distinct image embedded and
+    analysed once. The keys hash the pixels, so distinct inputs never share anything."""
+
+    def __init__(self, sources: list[np.ndarray], surrogates: list[np.ndarray], masks: list[np.ndarray]) -> None:
+        self.sources, self.surrogates, self.masks = sources, surrogates, masks
+        self.src_keys = [pixel_digest(img) for img in sources]
+        self.sur_keys = [pixel_digest(img) for img in surrogates]
+        first: dict[tuple[str, str, str], int] = {}
+        self.inverse = np.empty(len(sources), dtype=np.int64)
+        for i, key in enumerate(zip(self.src_keys, self.sur_keys, (pixel_digest(m) for m in masks), strict=True)):
+            self.inverse[i] = first.setdefault(key, len(first))
+        self.unique = [int(i) for i in np.unique(self.inverse, return_index=True)[1]]  # first row of each triple
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def images(self, rows: Sequence[int]) -> tuple[list[np.ndarray], list[int], list[int]]:
+        """The distinct images of `rows`, and where each row's source and surrogate sit among them."""
+        index: dict[str, int] = {}
+        images: list[np.ndarray] = []
+
+        def at(key: str, img: np.ndarray) -> int:
+            if key not in index:
+                index[key] = len(images)
+                images.append(img)
+            return index[key]
+
+        src_at = [at(self.src_keys[i], self.sources[i]) for i in rows]
+        sur_at = [at(self.sur_keys[i], self.surrogates[i]) for i in rows]
+        return images, src_at, sur_at
+
+    def scatter(self, unique_feats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Arrays computed for `unique` (in that order) -> one row per input row."""
+        return {k: np.ascontiguousarray(v[self.inverse]) for k, v in unique_feats.items()}
+
+
 class FeatureExtractor:
     """Turns (source, surrogate, mask) batches into the cached arrays ERMA trains and predicts on.
 
@@ -131,8 +171,10 @@ class FeatureExtractor:
         use_mask: bool = True,
         crop_embedder: Any = None,
         use_detectors: bool = False,
+        face_search: FaceSearch = EDITOR_FACES,
     ) -> None:
         self.image_embedder = image_embedder
+        self.face_search = face_search
         # Crops may use a cheaper instance of the same encoder (classic at a lower working size): a region
         # is a fraction of the picture, so fewer pixels describe it, and it halves the extraction cost.
         self.crop_embedder = crop_embedder or image_embedder
@@ -151,21 +193,41 @@ class FeatureExtractor:
         surrogates: Sequence[np.ndarray],
         masks: Sequence[np.ndarray | None] | None = None,
     ) -> dict[str, np.ndarray]:
+        """Arrays for every row; each distinct (source, surrogate, mask) is computed once (see `plan`)."""
+        batch = self.plan(sources, surrogates, masks)
+        return batch.scatter(self.compute(batch, batch.unique))
+
+    def plan(
+        self,
+        sources: Sequence[np.ndarray],
+        surrogates: Sequence[np.ndarray],
+        masks: Sequence[np.ndarray | None] | None = None,
+    ) -> Batch:
+        """Check a batch and find its distinct triples and images (typed errors on bad input)."""
         n = len(sources)
         if len(surrogates) != n or (masks is not None and len(masks) != n):
             raise ImageError(
                 f"got {n} sources, {len(surrogates)} surrogates and "
                 f"{'no' if masks is None else len(masks)} masks; the counts must match"
             )
-        if n == 0:
-            return self.empty()
         checked = [
             _check_pair(i, sources[i], surrogates[i], None if masks is None else masks[i]) for i in range(n)
         ]
-        whole = self.image_embedder.embed(list(sources) + list(surrogates))
-        out = {"f_src": whole[:n], "f_sur": whole[n:]}
+        return Batch(list(sources), list(surrogates), checked)
+
+    def compute(self, batch: Batch, rows: Sequence[int]) -> dict[str, np.ndarray]:
+        """Arrays of the given (distinct) rows of a planned batch, in that order."""
+        if len(rows) == 0:
+            return self.empty()
+        images, src_at, sur_at = batch.images(rows)
+        sources = [batch.sources[i] for i in rows]
+        surrogates = [batch.surrogates[i] for i in rows]
+        masks = [batch.masks[i] for i in rows]
+        n = len(rows)
+        whole = self.image_embedder.embed(images)
+        out = {"f_src": whole[src_at], "f_sur": whole[sur_at]}
         if self.use_mask:
-            boxes = [crop_box(m) for m in checked]
+            boxes = [crop_box(m) for m in masks]
             crops = [
                 img[y0:y1, x0:x1]
                 for img_list in (sources, surrogates)
@@ -173,11 +235,12 @@ class FeatureExtractor:
             ]
             emb = self.crop_embedder.embed(crops)
             out["c_src"], out["c_sur"] = emb[:n], emb[n:]
-            out["region"] = np.stack(
-                [region_stats(sources[i], surrogates[i], checked[i], boxes[i]) for i in range(n)]
-            )
+            out["region"] = np.stack([region_stats(sources[i], surrogates[i], masks[i], boxes[i]) for i in range(n)])
         if self.use_detectors:
-            out["detect"] = detector_block(sources, surrogates, checked)
+            found = [findings(img, self.face_search) for img in images]
+            out["detect"] = np.stack(
+                [compare(found[a], found[b], m) for a, b, m in zip(src_at, sur_at, masks, strict=True)]
+            )
         return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
     def empty(self) -> dict[str, np.ndarray]:
@@ -193,19 +256,3 @@ class FeatureExtractor:
             out["detect"] = np.zeros((0, len(DETECTOR_STATS)), np.float32)
         return out
 
-
-def detector_block(
-    sources: Sequence[np.ndarray], surrogates: Sequence[np.ndarray], masks: Sequence[np.ndarray]
-) -> np.ndarray:
-    """(N, len(DETECTOR_STATS)) detector features. The detectors dominate the extraction cost, and a benchmark
-    scores one (source, surrogate, mask) with several instructions, so identical triples in a batch (same
-    pixels, hence the same features) are analysed once; distinct samples never share anything."""
-    out = np.empty((len(sources), len(DETECTOR_STATS)), np.float32)
-    done: dict[str, int] = {}
-    for i, (src, sur, m) in enumerate(zip(sources, surrogates, masks, strict=True)):
-        key = pixel_digest(src, sur, m)
-        if key in done:
-            out[i] = out[done[key]]
-        else:
-            out[i], done[key] = detector_features(src, sur, m), i
-    return out

@@ -72,10 +72,19 @@ def encoder_kwargs(name: str, image_kwargs: dict | None, crop_kwargs: dict | Non
     return image, crop
 
 
+#: What a model saved before `face_detector` was recorded ran: the editor's own Haar search.
+LEGACY_FACE_DETECTOR = "haar"
+
+
 def make_extractor(
     encoders: dict[str, Any], use_mask: bool, image_embedder: Any = None, use_detectors: bool = False
 ) -> FeatureExtractor:
     """The feature extractor an `encoders` record describes (an injected embedder serves both roles)."""
+    from sppe_ray.models.erma.detectors import FACE_SEARCHES
+
+    faces = encoders.get("face_detector") or LEGACY_FACE_DETECTOR
+    if faces not in FACE_SEARCHES:
+        raise ValueError(f"unknown erma.face_detector {faces!r}; choose one of {sorted(FACE_SEARCHES)}")
     name, model = encoders["image_encoder"], encoders.get("model")
     image_kw, crop_kw = encoders.get("image_kwargs") or {}, encoders.get("crop_kwargs") or {}
     crop = None
@@ -83,7 +92,13 @@ def make_extractor(
         image_embedder = make_image_embedder(name, model, **image_kw)
         if use_mask and crop_kw != image_kw:
             crop = make_image_embedder(name, model, **crop_kw)
-    return FeatureExtractor(image_embedder, use_mask=use_mask, crop_embedder=crop, use_detectors=use_detectors)
+    return FeatureExtractor(
+        image_embedder,
+        use_mask=use_mask,
+        crop_embedder=crop,
+        use_detectors=use_detectors,
+        face_search=FACE_SEARCHES[faces],
+    )
 
 
 def to_tensors(feats: dict[str, np.ndarray], text: np.ndarray) -> dict[str, torch.Tensor]:
@@ -137,6 +152,7 @@ class ERMAPredictor:
             "image_kwargs": image_kwargs,
             "crop_kwargs": crop_kwargs,
             "image_size": _setting(cfg, "image_size", 224),
+            "face_detector": _setting(cfg, "face_detector", LEGACY_FACE_DETECTOR),
         }
         use_mask = bool(_setting(cfg, "use_mask", True))
         use_detectors = bool(_setting(cfg, "use_detectors", False))
@@ -165,18 +181,17 @@ class ERMAPredictor:
         surrogates: Sequence[np.ndarray],
         masks: Sequence[np.ndarray | None] | None = None,
     ) -> dict[str, np.ndarray]:
-        """The cached per-sample arrays; split over `workers` threads (OpenCV and NumPy release the GIL)."""
-        n = len(sources)
-        if self.workers == 1 or n < 2 * self.workers:
-            return self.extractor.extract(sources, surrogates, masks)
-        bounds = np.linspace(0, n, self.workers + 1).astype(int)
-        parts = [
-            (sources[a:b], surrogates[a:b], None if masks is None else masks[a:b])
-            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-        ]
+        """The cached per-sample arrays. Distinct triples are computed once (`FeatureExtractor.plan`) and split
+        over `workers` threads (OpenCV and NumPy release the GIL)."""
+        batch = self.extractor.plan(sources, surrogates, masks)
+        rows = batch.unique
+        if self.workers == 1 or len(rows) < 2 * self.workers:
+            return batch.scatter(self.extractor.compute(batch, rows))
+        bounds = np.linspace(0, len(rows), self.workers + 1).astype(int)
+        parts = [rows[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         with ThreadPoolExecutor(self.workers) as pool:
-            done = list(pool.map(lambda p: self.extractor.extract(*p), parts))
-        return {k: np.concatenate([d[k] for d in done]) for k in done[0]}
+            done = list(pool.map(lambda part: self.extractor.compute(batch, part), parts))
+        return batch.scatter({k: np.concatenate([d[k] for d in done]) for k in done[0]})
 
     @torch.no_grad()
     def score_features(self, feats: dict[str, np.ndarray], codes_idx: np.ndarray) -> np.ndarray:
@@ -248,7 +263,8 @@ class ERMAPredictor:
         model = ERMA(spec, meta["hidden"], meta["dropout"])
         model.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True))
         meta["model"] = model_path or meta.get("model")
-        keys = ("image_encoder", "text_encoder", "model", "image_kwargs", "crop_kwargs", "image_size")
+        keys = ("image_encoder", "text_encoder", "model", "image_kwargs", "crop_kwargs", "image_size", "face_detector")
         encoders = {k: meta.get(k) for k in keys}
+        encoders["face_detector"] = encoders["face_detector"] or LEGACY_FACE_DETECTOR
         extractor = make_extractor(encoders, spec.use_mask, image_embedder, spec.use_detectors)
         return cls(model, extractor, np.load(folder / TEXT_FILE), encoders, workers=workers)
