@@ -15,8 +15,9 @@ The extraction is a function of (source, surrogate, mask) only, so in the last t
 and each image analysed once (exact: keyed by pixel hashes).
 
 Parallelism: ``workers_N`` is one predictor with N extraction threads; ``processes_N`` is N processes with one
-thread each, splitting the rows, which is how the evaluation job (one Ray actor per CPU) and a Serve
-deployment with N replicas run it (start-up excluded: the clock starts when every process is warm).
+thread each, splitting the rows into consecutive shares, the way the evaluation job splits them over its
+actors (one per CPU) or a Serve deployment would over N replicas (start-up excluded: the clock starts when
+every process is warm). OpenCV and torch run one thread each everywhere, so the columns compare.
 Without --model the head is untrained (same cost); --no-detectors leaves out the detector-agreement block.
 Prints one JSON object as its last line, with the machine's load average beside the figures (the machine is
 shared; a loaded one reads slower).
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import sys
 import time
 from pathlib import Path
@@ -48,6 +50,7 @@ def _photos() -> list[np.ndarray]:
 
 
 SURROGATES_PER_SOURCE, INSTRUCTIONS_PER_PAIR = 2, 5  # sppe-mini's layout
+PROCESS_TIMEOUT_S = 600  # a process that crashed must not hang the bench
 
 
 def _photo(rng: np.random.Generator, photos: list[np.ndarray], size: int) -> np.ndarray:
@@ -145,7 +148,7 @@ def _process(args, rows, barrier, results) -> None:
     pred.workers = 1
     src, sur, masks, codes = rows
     pred.predict(src[:4], sur[:4], codes[:4], masks[:4])
-    barrier.wait()
+    barrier.wait(timeout=PROCESS_TIMEOUT_S)
     t0 = time.perf_counter()
     pred.predict(src, sur, codes, masks, batch_size=args.batch)
     results.put((len(src), t0, time.perf_counter()))
@@ -162,7 +165,13 @@ def process_throughput(args, rows, parts: int) -> float:
     procs = [ctx.Process(target=_process, args=(args, share, barrier, results)) for share in shares]
     for p in procs:
         p.start()
-    done = [results.get() for _ in procs]
+    try:
+        done = [results.get(timeout=PROCESS_TIMEOUT_S) for _ in procs]
+    except queue.Empty:
+        codes = [p.exitcode for p in procs]
+        for p in procs:
+            p.kill()
+        raise SystemExit(f"a bench process gave no result in {PROCESS_TIMEOUT_S} s (exit codes {codes})") from None
     for p in procs:
         p.join()
     return round(sum(d[0] for d in done) / (max(d[2] for d in done) - min(d[1] for d in done)), 1)
@@ -184,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--face-detector", choices=("haar", "lbp"), help="face search (default: erma's default)")
     args = p.parse_args(argv)
 
+    import torch
+
+    torch.set_num_threads(1)  # one core per extraction thread, as in the processes: the columns compare
+    cv2.setNumThreads(1)
     pred = load_predictor(args)
     workers = [int(v) for v in args.workers.split(",")]
     layouts = {

@@ -87,8 +87,9 @@ def feature_cache_key(benchmark_dir: Path, predictor: ERMAPredictor) -> str:
             enc.get("model"),
             enc.get("image_kwargs"),
             enc.get("crop_kwargs"),
-            enc.get("face_detector"),
             FEATURE_VERSION,
+            # Only a non-default face search changes the features: caches from before the setting stay valid.
+            *([] if enc.get("face_detector", "haar") == "haar" else [enc["face_detector"]]),
         ],
         sort_keys=True,
         default=str,

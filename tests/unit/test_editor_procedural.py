@@ -130,3 +130,34 @@ def test_card_filled_is_not_restyled_card_faked_is(editor):
     diff_bad = np.abs(edits["src"].astype(int) - edits["bad"].astype(int))[outside].mean()
     assert diff_good < 1.0
     assert diff_bad > 5 * max(diff_good, 0.5)
+
+
+@pytest.mark.parametrize("cascade", ["haarcascade_frontalface_default.xml", "lbpcascade_frontalface.xml"])
+def test_face_search_is_thread_safe(cascade):
+    """Threads share no classifier: OpenCV keeps per-call state in one and releases the GIL, so shared ones
+    gave wrong boxes (and assertion errors) under ERMA's two extraction threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import cv2
+    from skimage import data
+
+    from sppe_ray.editors.procedural.analysis import FaceSearch, detect_faces, locate_eyes
+
+    search = FaceSearch(cascade=cascade)
+    photo = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2GRAY)
+    rng = np.random.default_rng(0)
+    crops = []
+    for _ in range(48):  # mixed sizes: the classifier's per-call state depends on the image size
+        side = int(rng.integers(200, 512))
+        y, x = (int(v) for v in rng.integers(0, 512 - side + 1, size=2))
+        crops.append(np.ascontiguousarray(photo[y : y + side, x : x + side]))
+
+    def find(gray):
+        faces = detect_faces(gray, search)
+        return [(f, locate_eyes(gray, f)) for f in faces]
+
+    serial = [find(g) for g in crops]
+    assert sum(bool(r) for r in serial) >= 12  # the astronaut's face is found in many crops
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(find, crops)) == serial

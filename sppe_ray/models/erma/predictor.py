@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from sppe_ray.errors import BackendUnavailableError, ImageError
+from sppe_ray.models.erma.detectors import FACE_SEARCHES
 from sppe_ray.models.erma.features import FeatureExtractor, code_index, text_table
 from sppe_ray.models.erma.model import ERMA
 from sppe_ray.models.erma.relation import FeatureSpec
@@ -80,9 +81,7 @@ def make_extractor(
     encoders: dict[str, Any], use_mask: bool, image_embedder: Any = None, use_detectors: bool = False
 ) -> FeatureExtractor:
     """The feature extractor an `encoders` record describes (an injected embedder serves both roles)."""
-    from sppe_ray.models.erma.detectors import FACE_SEARCHES
-
-    faces = encoders.get("face_detector") or LEGACY_FACE_DETECTOR
+    faces = encoders.get("face_detector") or LEGACY_FACE_DETECTOR  # records from before the setting
     if faces not in FACE_SEARCHES:
         raise ValueError(f"unknown erma.face_detector {faces!r}; choose one of {sorted(FACE_SEARCHES)}")
     name, model = encoders["image_encoder"], encoders.get("model")
@@ -152,7 +151,7 @@ class ERMAPredictor:
             "image_kwargs": image_kwargs,
             "crop_kwargs": crop_kwargs,
             "image_size": _setting(cfg, "image_size", 224),
-            "face_detector": _setting(cfg, "face_detector", LEGACY_FACE_DETECTOR),
+            "face_detector": _setting(cfg, "face_detector") or LEGACY_FACE_DETECTOR,
         }
         use_mask = bool(_setting(cfg, "use_mask", True))
         use_detectors = bool(_setting(cfg, "use_detectors", False))
