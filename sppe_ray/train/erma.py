@@ -25,7 +25,7 @@ import numpy as np
 from sppe_ray.config import ERMAConfig, sppe_home
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.models.erma.features import code_index
-from sppe_ray.models.erma.predictor import ERMAPredictor, make_extractor
+from sppe_ray.models.erma.predictor import LEGACY_FACE_DETECTOR, ERMAPredictor, make_extractor
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def feature_cache_key(benchmark_dir: Path, predictor: ERMAPredictor) -> str:
             enc.get("crop_kwargs"),
             FEATURE_VERSION,
             # Only a non-default face search changes the features: caches from before the setting stay valid.
-            *([] if enc.get("face_detector", "haar") == "haar" else [enc["face_detector"]]),
+            *([] if enc["face_detector"] == LEGACY_FACE_DETECTOR else [enc["face_detector"]]),
         ],
         sort_keys=True,
         default=str,

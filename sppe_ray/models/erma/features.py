@@ -117,6 +117,15 @@ def _check_pair(i: int, source: np.ndarray, surrogate: np.ndarray, mask: np.ndar
     return mask.astype(bool, copy=False)
 
 
+def _digests(arrays: list[np.ndarray]) -> list[str]:
+    """Pixel keys of a batch's arrays; one array object given for several rows is hashed once."""
+    seen: dict[int, str] = {}
+    for arr in arrays:
+        if id(arr) not in seen:
+            seen[id(arr)] = pixel_digest(arr)
+    return [seen[id(arr)] for arr in arrays]
+
+
 class Batch:
     """A checked batch and its duplicates: the extraction is a pure function of (source, surrogate, mask),
     and a benchmark scores each triple with several instructions (sppe-mini: five) and each source with
@@ -125,11 +134,10 @@ class Batch:
 
     def __init__(self, sources: list[np.ndarray], surrogates: list[np.ndarray], masks: list[np.ndarray]) -> None:
         self.sources, self.surrogates, self.masks = sources, surrogates, masks
-        self.src_keys = [pixel_digest(img) for img in sources]
-        self.sur_keys = [pixel_digest(img) for img in surrogates]
+        self.src_keys, self.sur_keys = _digests(sources), _digests(surrogates)
         first: dict[tuple[str, str, str], int] = {}
         self.inverse = np.empty(len(sources), dtype=np.int64)
-        for i, key in enumerate(zip(self.src_keys, self.sur_keys, (pixel_digest(m) for m in masks), strict=True)):
+        for i, key in enumerate(zip(self.src_keys, self.sur_keys, _digests(masks), strict=True)):
             self.inverse[i] = first.setdefault(key, len(first))
         self.unique = [int(i) for i in np.unique(self.inverse, return_index=True)[1]]  # first row of each triple
 
