@@ -42,7 +42,9 @@ def _config(config: str | None, overrides: list[str] | None) -> SPPEConfig:
 
 
 def default_benchmark(cfg: SPPEConfig) -> Path:
-    return sppe_home() / "benchmarks" / cfg.build.name
+    from sppe_ray.pipelines.build import default_benchmark_dir
+
+    return default_benchmark_dir(cfg)
 
 
 def info_dict(cfg: SPPEConfig) -> dict:
@@ -115,8 +117,6 @@ def build(out: Annotated[Path | None, typer.Option(help="output folder")] = None
     cfg = _config(config, set_)
     if images is not None:
         cfg.build.images = str(images)
-        if out is None:
-            out = sppe_home() / "benchmarks" / images.name
     init_ray(cfg.ray.num_cpus)
     summary = build_benchmark(cfg, out or default_benchmark(cfg))
     typer.echo(json.dumps(summary, indent=1, sort_keys=True))

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from sppe_ray.imageio import resize_image, resize_mask
+from sppe_ray.privacy.geometry import AxisMap, map_region
+from sppe_ray.privacy.region import Region
 
 PAD_VALUE = 127  # mid grey: neutral for style/colour statistics an editor may compute
 
@@ -32,6 +34,10 @@ class Framing:
     content_hw: tuple[int, int]
     offset: tuple[int, int]  # (top, left) of the resized content in the output
     size: int
+
+    def axis_map(self) -> AxisMap:
+        """Where a point of the input lands in the output square."""
+        return AxisMap.crop_resize_pad(self.box, self.content_hw, self.offset)
 
     def to_dict(self) -> dict:
         return {"mode": self.mode, "box": list(self.box), "content_hw": list(self.content_hw),
@@ -81,4 +87,11 @@ def frame_mask(mask: np.ndarray, framing: Framing) -> np.ndarray:
     out = np.zeros((framing.size, framing.size), dtype=bool)
     top, left = framing.offset
     out[top:top + content.shape[0], left:left + content.shape[1]] = content
+    return out
+
+
+def frame_region(region: Region, framing: Framing) -> Region:
+    """The region in the output square: mask framed like the image, every coordinate in meta with it."""
+    out = map_region(region, framing.axis_map(), lambda m: frame_mask(m, framing))
+    out.meta["framing"] = framing.mode
     return out

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from sppe_ray.datasets.framing import frame_image, frame_mask, plan_framing
+from sppe_ray.datasets.framing import frame_image, frame_region, plan_framing
 from sppe_ray.datasets.polygons import decode_rle, rasterize_polygons
 from sppe_ray.errors import ImageError, UnknownCategoryError
 from sppe_ray.imageio import decode_mask, fit_within, load_image, resize_mask
@@ -185,10 +185,9 @@ def scene_from_entry(entry: ImageEntry, size: int, detector: Any = None, *,
     framing = plan_framing(work_hw, _union_bbox(regions), size)
     framed = []
     for r in regions:
-        mask = frame_mask(r.mask, framing)
-        if mask.any():
-            framed.append(Region(r.category, mask, r.score, r.detector, r.text,
-                                 {**r.meta, "framing": framing.mode}))
+        moved = frame_region(r, framing)
+        if moved.mask.any():
+            framed.append(moved)
     if not framed:
         raise ImageError(f"private regions of {entry.path.name} vanish at {size}x{size} px")
     origin = f"{entry.meta.get('origin', 'images')}:{entry.path.name}"

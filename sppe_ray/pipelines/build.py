@@ -179,13 +179,57 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
     skipped = Counter()
     for info in writer.shards:
         skipped.update(info.skipped)
+    by_strategy: Counter = Counter()
+    for info in writer.shards:
+        by_strategy.update(info.counts.get("by_strategy", {}))
+    rates = surrogate_pass_rates(by_strategy, skipped)
     manifest = writer.finish(config=cfg.model_dump(), skipped=dict(skipped),
-                             extra={"name": cfg.build.name, "scenes": len(tasks)})
+                             extra={"name": benchmark_name(cfg), "scenes": len(tasks),
+                                    "surrogate_pass_rate": rates})
     problems = verify_benchmark(out)
     if problems:
         raise BenchmarkError(f"built benchmark failed validation: {problems[0]}")
-    return {"path": str(out), "counts": manifest["counts"], "skipped": manifest.get("skipped", {}),
+    if progress:
+        report_pass_rates(rates, skipped)
+    return {"path": str(out), "name": benchmark_name(cfg), "counts": manifest["counts"],
+            "skipped": manifest.get("skipped", {}), "surrogate_pass_rate": rates,
             "shards": len(manifest["shards"]), "seconds": round(time.perf_counter() - started, 2)}
+
+
+#: below this share of kept samples the build warns loudly (most candidates dropped).
+LOW_KEEP_SHARE = 0.5
+
+
+def surrogate_pass_rates(kept: Counter | dict, skipped: Counter | dict) -> dict[str, dict]:
+    """Per surrogate strategy: samples kept, samples dropped because the surrogate failed its privacy check
+    (or could not be made), and the kept share. Units are samples (scene x strategy x instruction)."""
+    failed: Counter = Counter()
+    for reason, n in skipped.items():
+        head, _, name = reason.partition(":")
+        if head == "surrogate_check_failed" and name:
+            failed[name] += n
+    out = {}
+    for name in sorted(set(kept) | set(failed)):
+        k, f = int(kept.get(name, 0)), int(failed.get(name, 0))
+        out[name] = {"kept": k, "failed": f, "rate": round(k / (k + f), 4) if k + f else None}
+    return out
+
+
+def report_pass_rates(rates: dict[str, dict], skipped: Counter | dict) -> None:
+    """Print the pass rates at the end of a build, and say so loudly when most candidates were dropped."""
+    import sys
+
+    for name, r in rates.items():
+        rate = "n/a" if r["rate"] is None else f"{r['rate']:.0%}"
+        print(f"[build] surrogate {name:<18} kept {r['kept']:>6}  failed check {r['failed']:>6}  pass {rate}",
+              file=sys.stderr)
+    kept = sum(r["kept"] for r in rates.values())
+    dropped = sum(int(n) for n in skipped.values())
+    if kept + dropped and kept / (kept + dropped) < LOW_KEEP_SHARE:
+        reason, n = max(skipped.items(), key=lambda kv: kv[1])
+        print(f"[build] WARNING: only {kept} of {kept + dropped} candidate samples were kept "
+              f"({kept / (kept + dropped):.0%}); most common reason: {reason} ({n}). See the manifest's "
+              f"'skipped' and 'surrogate_pass_rate'.", file=sys.stderr)
 
 
 def _progress(total: int, enabled: bool):
@@ -194,8 +238,17 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, desc="build shards", unit="shard", disable=not enabled)
 
 
+def benchmark_name(cfg: SPPEConfig) -> str:
+    """``build.name``; a build from a user's photos under the default name is named after their folder, so it
+    never poses as (or overwrites) sppe-mini."""
+    default = type(cfg.build)().name
+    if cfg.build.images and cfg.build.name == default:
+        return f"images-{Path(cfg.build.images).resolve().name}"
+    return cfg.build.name
+
+
 def default_benchmark_dir(cfg: SPPEConfig) -> Path:
-    return sppe_home() / "benchmarks" / cfg.build.name
+    return sppe_home() / "benchmarks" / benchmark_name(cfg)
 
 
 def ensure_benchmark(cfg: SPPEConfig, path: str | Path | None = None) -> Path:

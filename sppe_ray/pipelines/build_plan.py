@@ -13,7 +13,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from sppe_ray.privacy.protect import resolve_strategy
 from sppe_ray.taxonomy import CATEGORIES, SCENE, applicable_instructions
+
+__all__ = ["SceneTask", "assign_split", "group_into_shards", "plan_scenes", "resolve_strategy", "stable_unit"]
 
 GENERIC_STRATEGIES = ("blur", "pixelate", "fill", "inpaint")
 #: Share of a scene's instructions drawn from those aimed at its content (person, text, card, ticket, laptop,
@@ -55,10 +58,6 @@ def assign_split(group: str, splits: dict[str, float], seed: int) -> str:
         if u < acc:
             return name
     return sorted(splits)[-1]
-
-
-def resolve_strategy(strategy: str, category: str) -> str:
-    return CATEGORIES[category].surrogate if strategy == "default" else strategy
 
 
 def plan_scenes(n_scenes: int, instructions_per_scene: int, strategies: list[str], strategies_per_scene: int,

@@ -88,20 +88,16 @@ class SampleFactory:
     # -- samples --------------------------------------------------------------------------------------
     def surrogate(self, scene: Scene, strategy: str, seed: int) -> tuple[np.ndarray, list[dict]]:
         """Apply `strategy` to every region (checked, regenerated on failure); SPPEError when it cannot."""
-        from sppe_ray.privacy.surrogates import make_checked_surrogate
+        from sppe_ray.privacy.protect import protect
 
-        image = scene.image
-        checks = []
-        for k, region in enumerate(scene.regions):
-            name = resolve_strategy(strategy, region.category)
-            rng = np.random.default_rng(seed + 7919 * k)
-            sur, check, attempts = make_checked_surrogate(image, region, name, rng,
-                                                          attempts=self.cfg.build.surrogate_attempts)
-            if not check.ok:
-                raise SPPEError(f"surrogate_check_failed:{name}")
-            image = sur
-            checks.append({"region": k, "strategy": name, "attempts": attempts, **_check_dict(check)})
-        return image, checks
+        done = protect(scene.image, scene.regions, strategy, seed, attempts=self.cfg.build.surrogate_attempts)
+        checks = [{"region": k, "strategy": name, "attempts": used, **_check_dict(check)}
+                  for k, (name, check, used) in enumerate(zip(done.strategies, done.checks, done.attempts,
+                                                              strict=True))]
+        failed = next((name for name, check in zip(done.strategies, done.checks, strict=True) if not check.ok), None)
+        if failed is not None:
+            raise SPPEError(f"surrogate_check_failed:{failed}")
+        return done.image, checks
 
     def rows_for(self, task: SceneTask, scene: Scene | None = None) -> SceneResult:
         """Rows of one scene (rendered or loaded here unless given); failures become skip counts."""

@@ -27,6 +27,19 @@ class Region:
         self.mask = np.asarray(self.mask, dtype=bool)
         if self.mask.ndim != 2:
             raise ValueError(f"region mask must be 2-D, got shape {self.mask.shape}")
+        self.known_box()  # a box from another image geometry fails here, where the region is made
+
+    def known_box(self) -> tuple[int, int, int, int] | None:
+        """The detector's box in ``meta["box"]`` (checked to lie on the mask), or None when there is none.
+
+        Why checked: checks and face swap read the face at this box; one left in the coordinates of a resized
+        copy silently compared pixels where no face is (see privacy.geometry)."""
+        box = self.meta.get("box") if isinstance(self.meta, dict) else None
+        if box is None or not self.mask.any():
+            return None
+        from sppe_ray.privacy.geometry import check_box
+
+        return check_box(box, self.mask, f"region {self.category}")
 
     @property
     def bbox(self) -> tuple[int, int, int, int]:

@@ -17,6 +17,7 @@ import numpy as np
 
 from sppe_ray.errors import ImageError
 from sppe_ray.privacy import leakage
+from sppe_ray.privacy.geometry import MIN_BOX_IN_MASK, box_in_mask
 from sppe_ray.privacy.region import Region
 from sppe_ray.privacy.surrogates.masking import bbox_of, validate
 from sppe_ray.privacy.surrogates.registry import make_surrogate
@@ -53,9 +54,11 @@ def _known_face_box(image: np.ndarray, region: Region) -> tuple[int, int, int, i
     """Where the face is: the region's detected box, else found once inside the mask's box and kept in
     `region.meta["box"]`, so the slow detector (dlib MMOD) runs once per region, not per attempt.
     The surrogate is read at the same box: an attacker knows where the face was."""
-    box = region.meta.get("box")
+    box = region.known_box()
     if box is None and region.category == "a105_face_all":
         box = leakage.find_face_box(image, bbox_of(region.mask))
+        if box is not None and box_in_mask(box, region.mask) < MIN_BOX_IN_MASK:
+            box = None  # a face beside the region (found in the padded search box) is not this region's face
         if box is not None:
             region.meta["box"] = tuple(int(v) for v in box)
     return None if box is None else tuple(int(v) for v in box)

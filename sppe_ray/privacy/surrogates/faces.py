@@ -87,9 +87,9 @@ def donors() -> tuple[Donor, ...]:
 
 def target_box(image: np.ndarray, region: Region) -> Box:
     """The tight face box inside the region: the detector's, a fresh detection, or one derived from the oval."""
-    box = region.meta.get("box") if isinstance(region.meta, dict) else None
-    if box is not None and len(box) == 4:
-        return tuple(int(v) for v in box)
+    box = region.known_box()
+    if box is not None:
+        return box
     x0, y0, x1, y1 = bbox_of(region.mask)
     pad = max(4, (x1 - x0) // 5)
     cx0, cy0 = max(0, x0 - pad), max(0, y0 - pad)
