@@ -187,6 +187,81 @@ def compare(run_a: str, run_b: str) -> None:
         typer.echo(f"{key:60s} {a if a is not None else '-':>10} {b if b is not None else '-':>10} {delta}")
 
 
+@app.command("serve")
+@_fail_cleanly
+def serve_cmd(host: Annotated[str | None, typer.Option(help="bind address (default serve.host, 127.0.0.1)")] = None,
+              port: Annotated[int | None, typer.Option(help="HTTP port (default serve.port, 8000)")] = None,
+              token: Annotated[str | None, typer.Option(help="bearer token (default SPPE_SERVE_TOKEN, serve.token, "
+                                                             "or a new one in <home>/serve/token)")] = None,
+              editor_url: Annotated[str | None, typer.Option(help="cloud editor URL (default: start the reference "
+                                                                  "editor on loopback)")] = None,
+              config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Serve protection, editability, recovery and the privacy gateway over HTTP (local Ray, Ray Serve)."""
+    from sppe_ray.runtime import init_ray
+    from sppe_ray.serve.app import resolve_versions
+    from sppe_ray.serve.run import EditorServer, deploy, serve_token, wait_forever
+
+    overrides = list(set_ or [])
+    cfg = _config(config, overrides)
+    resolve_versions(cfg.serve)  # no champion: one line, before Ray or an editor starts
+    editor = None
+    if not (editor_url or cfg.serve.editor_url):
+        editor = EditorServer().start()
+        editor_url = editor.url
+        typer.echo(f"reference editor (procedural) at {editor.url}", err=True)
+    if editor_url:
+        overrides.append(f"serve.editor_url={editor_url}")
+    secret, where = serve_token(cfg) if token is None else (token, None)
+    if where is not None:
+        typer.echo(f"bearer token written to {where}", err=True)
+    init_ray(cfg.ray.num_cpus)
+    url = deploy(config, overrides, secret, host=host or cfg.serve.host, port=port or cfg.serve.port)
+    typer.echo(f"serving at {url}", err=False)
+    sys.stdout.flush()
+    try:
+        wait_forever()
+    finally:
+        from ray import serve
+
+        serve.shutdown()
+        if editor is not None:
+            editor.stop()
+
+
+@app.command("edit")
+@_fail_cleanly
+def edit_cmd(image: Annotated[Path, typer.Argument(help="the private photo")],
+             instruction: Annotated[str, typer.Argument(help="instruction text or code 001-065")],
+             url: Annotated[str, typer.Option(help="gateway URL")] = "http://127.0.0.1:8000",
+             token: Annotated[str | None, typer.Option(help="bearer token (default SPPE_SERVE_TOKEN or "
+                                                            "<home>/serve/token)")] = None,
+             out: Annotated[Path | None, typer.Option(help="where to write the edited photo "
+                                                          "(default <image>.edited.png)")] = None,
+             min_editability: Annotated[float | None, typer.Option(help="refuse below this ERMA score")] = None,
+             mask: Annotated[Path | None, typer.Option(help="mask PNG (white = private) instead of detection")] = None
+             ) -> None:
+    """Edit a private photo through the gateway; prints the decision record as JSON."""
+    from sppe_ray.imageio import decode_mask
+    from sppe_ray.serve.client import Client, ServeError
+
+    if not image.is_file():
+        raise SPPEError(f"image not found: {image}")
+    token_file = sppe_home() / "serve" / "token"
+    token = token or (token_file.read_text().strip() if token_file.is_file() else None)
+    m = decode_mask(mask.read_bytes()) if mask else None
+    try:
+        result = Client(url, token).edit(image, instruction, mask=m, min_editability=min_editability)
+    except ServeError as exc:
+        if exc.body.get("decision"):
+            typer.echo(json.dumps(exc.body["decision"], indent=1, sort_keys=True))
+        raise
+    except Exception as exc:  # connection refused and the like: one line, not a traceback
+        raise SPPEError(f"cannot reach the gateway at {url}: {type(exc).__name__}: {exc}") from None
+    target = result.save(out or image.with_suffix(".edited.png"))
+    typer.echo(json.dumps({"output": str(target), "decision": result.decision, "models": result.models},
+                          indent=1, sort_keys=True))
+
+
 def main() -> None:  # pragma: no cover - console entry
     app()
 

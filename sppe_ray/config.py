@@ -127,6 +127,34 @@ class TrackingConfig(Section):
     log_private_images: bool = False
 
 
+class ServeConfig(Section):
+    """The Serve application (`sppe serve`, `cluster/serve.yaml`): gateway policy, limits, models, editor."""
+
+    host: str = Field("127.0.0.1", description="address the HTTP proxy binds (0.0.0.0 to accept other hosts)")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port of the Serve proxy")
+    token: str | None = Field(None, description="bearer token for /v1/*; SPPE_SERVE_TOKEN wins; `sppe serve` "
+                                                "makes one and writes it to <home>/serve/token when neither is set")
+    editor_url: str | None = Field(None, description="the cloud editor the gateway calls (http editor protocol); "
+                                                     "unset: `sppe serve` starts the reference editor on loopback")
+    editor_timeout_s: float = Field(60.0, gt=0, description="seconds one editor call may take before 504")
+    editor_retries: int = Field(1, ge=0, description="editor retries on connection errors and 5xx answers")
+    erma_alias: str = Field("champion", description="registry alias of sppe-erma to serve, resolved at deploy")
+    recovery_method: str = Field("c2e_s2ser", description="recovery used by the gateway: c2e_s2ser (registry) or "
+                                                          "a baseline (local_transfer, paste_back, edited_surrogate)")
+    recovery_alias: str = Field("champion", description="registry alias of sppe-c2e-s2ser, resolved at deploy")
+    strategies: list[str] = Field(default_factory=lambda: ["default", "blur", "pixelate", "fill", "inpaint"],
+                                  description="candidate surrogate strategies the gateway tries per request")
+    min_editability: float = Field(0.0, ge=0, le=1, description="default minimum ERMA score; below it the "
+                                                                 "gateway refuses and calls no editor")
+    max_upload_bytes: int = Field(32 * 2**20, ge=1024, description="largest request body (413 above)")
+    max_pixels: int = Field(16_000_000, ge=64, description="largest image in pixels (413 above)")
+    work_side: int = Field(1024, ge=64, description="detectors run on a copy at most this long (regions are "
+                                                    "mapped back to the full photo)")
+    max_queued_requests: int = Field(64, ge=1, description="per deployment queue; 503 + Retry-After above it")
+    batch_size: int = Field(16, ge=1, description="@serve.batch max_batch_size of editability and recovery")
+    batch_wait_s: float = Field(0.005, ge=0, description="@serve.batch batch_wait_timeout_s")
+
+
 class SPPEConfig(Section):
     build: BuildConfig = Field(default_factory=BuildConfig)
     editor: EditorConfig = Field(default_factory=EditorConfig)
@@ -136,6 +164,7 @@ class SPPEConfig(Section):
     recovery: RecoveryConfig = Field(default_factory=RecoveryConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
 
 def sppe_home() -> Path:

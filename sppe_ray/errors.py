@@ -9,6 +9,14 @@ class ImageError(SPPEError, ValueError):
     """Bytes that are not a usable image or mask (corrupt, truncated, too large, wrong shape)."""
 
 
+class NotAnImageError(ImageError):
+    """Bytes that are not an image of a supported format at all (HTTP 415)."""
+
+
+class ImageTooLargeError(ImageError):
+    """An image (or upload) over the configured size or pixel limits (HTTP 413)."""
+
+
 class UnknownInstructionError(SPPEError, KeyError):
     """An instruction code that is not one of the 65 SPPE instructions."""
 

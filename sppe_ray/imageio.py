@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from sppe_ray.errors import ImageError
+from sppe_ray.errors import ImageError, ImageTooLargeError, NotAnImageError
 
 DEFAULT_MAX_PIXELS = 40_000_000
 DEFAULT_MIN_SIDE = 8
@@ -40,18 +40,18 @@ def _open(data: object, max_pixels: int, min_side: int, what: str) -> Image.Imag
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies below
             im = Image.open(io.BytesIO(raw))
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{what} is too large to decode safely ({exc})") from None
+        raise ImageTooLargeError(f"{what} is too large to decode safely ({exc})") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{what} is not a recognised image (corrupt or unsupported format)") from None
+        raise NotAnImageError(f"{what} is not a recognised image (corrupt or unsupported format)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(f"{what} is not a readable image ({type(exc).__name__}: {exc})") from None
     if im.format not in SUPPORTED_FORMATS:
-        raise ImageError(f"{what} has unsupported format {im.format}; use PNG, JPEG, WebP, BMP or TIFF")
+        raise NotAnImageError(f"{what} has unsupported format {im.format}; use PNG, JPEG, WebP, BMP or TIFF")
     width, height = im.size
     if width <= 0 or height <= 0:
         raise ImageError(f"{what} has zero size ({width}x{height})")
     if width * height > max_pixels:
-        raise ImageError(f"{what} is {width}x{height} pixels, above the limit of {max_pixels} pixels")
+        raise ImageTooLargeError(f"{what} is {width}x{height} pixels, above the limit of {max_pixels} pixels")
     if min(width, height) < min_side:
         raise ImageError(f"{what} is {width}x{height}; each side must be at least {min_side} pixels")
     try:
@@ -106,10 +106,11 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
 
 
 def decode_image(
-    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = DEFAULT_MIN_SIDE
+    data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = DEFAULT_MIN_SIDE, what: str = "image"
 ) -> np.ndarray:
-    """Decode PNG/JPEG/WebP/BMP/TIFF bytes to an upright (EXIF) RGB uint8 array (H, W, 3), else ImageError."""
-    im = _open(data, max_pixels, min_side, "image")
+    """Decode PNG/JPEG/WebP/BMP/TIFF bytes to an upright (EXIF) RGB uint8 array (H, W, 3), else ImageError
+    (``what`` names the input in the message, e.g. "surrogate")."""
+    im = _open(data, max_pixels, min_side, what)
     return np.ascontiguousarray(_to_rgb(im))
 
 

@@ -218,6 +218,22 @@ def normalize_code(code: str | int) -> str:
     return norm
 
 
+def resolve_instruction(text: str) -> str:
+    """A code from what a person types: ``"35"``, ``"035 Make it ..."`` (a picked list entry), or the
+    instruction's own text (case and surrounding spaces ignored). UnknownInstructionError otherwise."""
+    if not isinstance(text, str) or not text.strip():
+        raise UnknownInstructionError("instruction is empty: give a code 001-065 or an instruction's text")
+    head = text.strip().split(maxsplit=1)[0]
+    if head.isdigit():
+        return normalize_code(head)
+    wanted = " ".join(text.split()).lower().rstrip(".")
+    for code, instr in INSTRUCTIONS.items():
+        if " ".join(instr.text.split()).lower().rstrip(".") == wanted:
+            return code
+    raise UnknownInstructionError(f"unknown instruction {text[:80]!r}: give a code 001-065 or one of the 65 "
+                                  f"instructions' exact text")
+
+
 def get_instruction(code: str | int) -> Instruction:
     """Look up an instruction by code; raises UnknownInstructionError for anything outside 001-065."""
     return INSTRUCTIONS[normalize_code(code)]

@@ -190,23 +190,49 @@ def current_champion_score(name: str, alias: str = CHAMPION) -> float | None:
     return float(raw) if raw is not None else None
 
 
-def download_model(name: str, alias: str = CHAMPION, dst: Path | None = None) -> tuple[Path, str] | None:
-    """Fetch the folder of the version holding `alias`; None when there is no such model or alias."""
+def resolve_alias(name: str, alias: str = CHAMPION) -> str | None:
+    """The version of ``name`` that holds ``alias`` now; None when the model or the alias does not exist.
+
+    Any other failure (registry unreachable, broken store) is raised: it must never read as "no champion",
+    which would trigger a refit or serve nothing silently."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    configure()
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    except MlflowException as exc:
+        code = getattr(exc, "error_code", "")
+        if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
+
+
+def download_version(name: str, version: str, dst: Path | None = None) -> Path:
+    """Fetch the folder of one registered version (cached under SPPE_HOME/models/<name>/v<version>)."""
     import mlflow
     from mlflow import MlflowClient
 
     configure()
-    try:
-        mv = MlflowClient().get_model_version_by_alias(name, alias)
-    except Exception:
-        return None
+    mv = MlflowClient().get_model_version(name, str(version))
     target = dst or (sppe_home() / "models" / name / f"v{mv.version}")
     if not (target / ".complete").exists():
         target.mkdir(parents=True, exist_ok=True)
         mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(target))
         (target / ".complete").write_text(str(mv.version))
     folder = target / Path(mv.source.rstrip("/")).name
-    return (folder if folder.is_dir() else target), str(mv.version)
+    return folder if folder.is_dir() else target
+
+
+def download_model(name: str, alias: str = CHAMPION, dst: Path | None = None) -> tuple[Path, str] | None:
+    """Fetch the folder of the version holding `alias`; None when there is no such model or alias."""
+    try:
+        version = resolve_alias(name, alias)
+    except Exception:
+        return None
+    if version is None:
+        return None
+    return download_version(name, version, dst), version
 
 
 def compare_runs(run_a: str, run_b: str) -> dict[str, tuple[float | None, float | None]]:

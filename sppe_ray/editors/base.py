@@ -27,6 +27,10 @@ class EditorError(SPPEError, RuntimeError):
     """An editor that was reachable but could not produce an edit (remote error, bad output)."""
 
 
+class EditorTimeoutError(EditorError):
+    """The editor did not answer within its timeout (every attempt timed out, or the last one did)."""
+
+
 @runtime_checkable
 class Editor(Protocol):
     """What every editor backend offers: a name and version for provenance, and one pure-looking edit call."""
@@ -113,6 +117,7 @@ def _settings_for(factory: Callable[..., Editor], settings: dict[str, Any]) -> d
 __all__ = [
     "Editor",
     "EditorError",
+    "EditorTimeoutError",
     "ImageError",
     "MAX_EDIT_PIXELS",
     "available_editors",

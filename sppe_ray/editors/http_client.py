@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from sppe_ray.editors.base import EditorError, check_output, check_request
+from sppe_ray.editors.base import EditorError, EditorTimeoutError, check_output, check_request
 from sppe_ray.errors import ImageError
 from sppe_ray.imageio import decode_image, encode_png
 
@@ -96,7 +96,7 @@ class HTTPEditor:
         png = encode_png(img)
         body = json.dumps({"image_png_b64": base64.b64encode(png).decode("ascii"), "instruction_code": code,
                            "seed": seed32}).encode()
-        last = "no attempt made"
+        last, timed_out = "no attempt made", False
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(self.backoff_s * 2 ** (attempt - 1))
@@ -105,17 +105,18 @@ class HTTPEditor:
                                          headers={"content-type": "application/json"})
             except httpx.TransportError as exc:  # connection refused, timeout, reset: worth another try
                 self._log(png, body, code, type(exc).__name__, attempt)
-                last = f"{type(exc).__name__}: {exc}"
+                last, timed_out = f"{type(exc).__name__}: {exc}", isinstance(exc, httpx.TimeoutException)
                 continue
             self._log(png, body, code, resp.status_code, attempt)
             if resp.status_code >= 500:
-                last = f"HTTP {resp.status_code}: {_server_message(resp)}"
+                last, timed_out = f"HTTP {resp.status_code}: {_server_message(resp)}", resp.status_code == 504
                 continue
             if resp.status_code >= 400:
                 raise EditorError(f"editor at {self.url} refused the request (HTTP {resp.status_code}): "
                                   f"{_server_message(resp)}")
             return self._decode(resp, img)
-        raise EditorError(f"editor at {self.url} failed after {self.retries + 1} attempts; last: {last}")
+        error = EditorTimeoutError if timed_out else EditorError
+        raise error(f"editor at {self.url} failed after {self.retries + 1} attempts; last: {last}")
 
     def _decode(self, resp: httpx.Response, like: np.ndarray) -> np.ndarray:
         try:
