@@ -24,7 +24,7 @@ import numpy as np
 from sppe_ray.errors import ImageError
 
 #: meta keys that hold one box (x0, y0, x1, y1).
-BOX_KEYS = ("box", "bbox")
+BOX_KEYS = ("box", "bbox", "face_box")
 #: meta keys that hold a list of (x, y) points (text quads, landmarks).
 POINT_KEYS = ("quad", "landmarks", "points")
 #: meta keys that hold a list (or name -> dict) of sub-records with their own boxes/points (document fields).

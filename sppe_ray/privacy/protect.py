@@ -89,17 +89,21 @@ class Protected:
 
 def protect(image: np.ndarray, regions: Sequence[Region], strategy: str, seed: int, attempts: int = 3) -> Protected:
     """Apply ``strategy`` (resolved per region's category) to every region, regenerating a failing surrogate up
-    to ``attempts`` times. Regions are replaced one after the other on the running surrogate (each check
-    compares a region's replacement with the image it replaced; regions do not overlap in what they hide)."""
+    to ``attempts`` times. Regions are replaced one after the other on the running surrogate, and each is
+    checked against the *original* pixels of its own region (with earlier replacements kept elsewhere): a
+    person region that contains an already hidden face is judged against the real face, not the hidden one."""
     out = Protected(strategy, image)
     current = image
     for k, region in enumerate(regions):
         name = resolve_strategy(strategy, region.category)
         rng = np.random.default_rng(seed + 7919 * k)
-        current, check, used = make_checked_surrogate(current, region, name, rng, attempts=attempts)
+        reference = current
+        if current is not image:
+            reference = current.copy()
+            reference[region.mask] = image[region.mask]
+        current, check, used = make_checked_surrogate(reference, region, name, rng, attempts=attempts)
         out.strategies.append(name)
         out.checks.append(check)
         out.attempts.append(used)
     out.image = current
     return out
-

@@ -124,3 +124,22 @@ def test_full_size_regions_map_back_onto_the_photo(photo_files, face_detector):
         _, check, _ = make_checked_surrogate(image, face, strategy, 0)
         assert check.ok, f"{strategy}: {check.reason}"
     assert not check_surrogate(image, _same_face_surrogate(image, face.mask), face).ok
+
+
+def test_a_person_region_is_judged_by_the_face_inside_it_not_by_its_body_box():
+    """A person region's box frames the body; the identity check must find the face inside the mask."""
+    from skimage import data
+
+    from sppe_ray.privacy.photos import PERSON_BOXES, box_pixels
+
+    image = _up(data.astronaut(), 1.0)
+    box = box_pixels(PERSON_BOXES["skimage/astronaut"], image.shape)
+    mask = np.zeros(image.shape[:2], bool)
+    mask[box[1]:box[3], box[0]:box[2]] = True
+    person = Region("a109_person_body", mask, meta={"box": box})
+    same = check_surrogate(image, _same_face_surrogate(image, mask), person)
+    assert not same.ok and same.identity_distance < FACE_SAME_PERSON
+    face_box = person.meta["face_box"]
+    assert face_box is not None and (face_box[2] - face_box[0]) < (box[2] - box[0]) / 2, "a face, not the body"
+    _, check, _ = make_checked_surrogate(image, person, "blur", 0)
+    assert check.ok and check.identity_distance > FACE_SAME_PERSON, check.reason

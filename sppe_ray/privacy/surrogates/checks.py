@@ -51,17 +51,21 @@ def _kind(region: Region) -> str:
 
 
 def _known_face_box(image: np.ndarray, region: Region) -> tuple[int, int, int, int] | None:
-    """Where the face is: the region's detected box, else found once inside the mask's box and kept in
-    `region.meta["box"]`, so the slow detector (dlib MMOD) runs once per region, not per attempt.
+    """Where the face is: a face region's detected box, else a face found once inside the mask's box and kept
+    in `region.meta["face_box"]`, so the slow detector (dlib MMOD) runs once per region, not per attempt.
+    A person region's own box frames the whole body, never the face: reading a descriptor there compared two
+    shrunken bodies and called every hidden person "the same person".
     The surrogate is read at the same box: an attacker knows where the face was."""
-    box = region.known_box()
-    if box is None and region.category == "a105_face_all":
-        box = leakage.find_face_box(image, bbox_of(region.mask))
-        if box is not None and box_in_mask(box, region.mask) < MIN_BOX_IN_MASK:
-            box = None  # a face beside the region (found in the padded search box) is not this region's face
-        if box is not None:
-            region.meta["box"] = tuple(int(v) for v in box)
-    return None if box is None else tuple(int(v) for v in box)
+    if _kind(region) == "face" and region.known_box() is not None:
+        return region.known_box()
+    if "face_box" in region.meta:
+        box = region.meta["face_box"]
+        return None if box is None else tuple(int(v) for v in box)
+    box = leakage.find_face_box(image, bbox_of(region.mask))
+    if box is not None and box_in_mask(box, region.mask) < MIN_BOX_IN_MASK:
+        box = None  # a face beside the region (found in the padded search box) is not this region's face
+    region.meta["face_box"] = None if box is None else tuple(int(v) for v in box)
+    return region.meta["face_box"]
 
 
 def pixel_leak(image: np.ndarray, surrogate: np.ndarray, mask: np.ndarray) -> float:
@@ -85,7 +89,8 @@ def check_surrogate(image: np.ndarray, surrogate: np.ndarray, region: Region) ->
     kind = _kind(region)
     distance = similarity = None
     if kind in ("face", "person"):
-        distance = leakage.identity_distance(image, surrogate, mask, face_box=_known_face_box(image, region))
+        face_box = _known_face_box(image, region)
+        distance = None if face_box is None else leakage.identity_distance(image, surrogate, mask, face_box=face_box)
         if distance is not None and distance <= FACE_SAME_PERSON:
             reasons.append(f"identity distance {distance:.3f} <= {FACE_SAME_PERSON} (same person)")
     if kind == "text" or region.text:
