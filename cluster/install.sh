@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES="tesseract-ocr tesseract-ocr-eng opencv-data opencv-doc fonts-dejavu-core"
+# chromium + chromium-driver: the headless browser of the Serve page's test (driven by Selenium).
+APT_PACKAGES="tesseract-ocr tesseract-ocr-eng opencv-data opencv-doc fonts-dejavu-core chromium chromium-driver"
 missing=""
 for pkg in $APT_PACKAGES; do dpkg -s "$pkg" >/dev/null 2>&1 || missing="$missing $pkg"; done
 if [ -n "$missing" ]; then

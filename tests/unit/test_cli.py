@@ -72,3 +72,25 @@ def test_bad_config_is_one_line_exit_2(args):
     res = runner.invoke(app, args)
     assert res.exit_code == 2
     assert res.output.strip().startswith("error:") and len(res.output.strip().splitlines()) == 1
+
+
+def test_sppe_serve_without_a_champion_says_so_in_one_line(sppe_home):
+    from typer.testing import CliRunner
+
+    from sppe_ray.cli import app
+
+    res = CliRunner().invoke(app, ["serve", "--port", "8765"])
+    assert res.exit_code == 2
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("error:")]  # (MLflow logs its new tables)
+    assert len(lines) == 1 and "no 'champion' version of sppe-erma" in lines[0] and "sppe train erma" in lines[0]
+
+
+def test_serve_and_edit_help_list_their_options():
+    from typer.testing import CliRunner
+
+    from sppe_ray.cli import app
+
+    serve_help = CliRunner().invoke(app, ["serve", "--help"]).output
+    for option in ("--host", "--port", "--token", "--editor-url", "--config", "--set"):
+        assert option in serve_help
+    assert "--url" in CliRunner().invoke(app, ["edit", "--help"]).output
