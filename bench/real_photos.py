@@ -95,7 +95,7 @@ def kept_identity(out: Path) -> dict[str, list[float]]:
     return dist
 
 
-def per_strategy(folder: Path) -> dict[str, dict]:
+def per_strategy(folder: Path, grid: Path | None = None) -> dict[str, dict]:
     from tqdm import tqdm
 
     from sppe_ray.datasets.images import list_user_images, scene_from_entry
@@ -106,19 +106,47 @@ def per_strategy(folder: Path) -> dict[str, dict]:
     detector = create_detector("composite")
     dist: dict[str, list[float]] = defaultdict(list)
     passed: dict[str, list[bool]] = defaultdict(list)
+    rows: list[np.ndarray] = []
     for entry in tqdm(list_user_images(folder), desc="strategies per face"):
         try:
             scene = scene_from_entry(entry, 256, detector=detector)
         except SPPEError:
             continue
         for region in (r for r in scene.regions if r.category == "a105_face_all"):
+            tiles = [_crop(scene.image, region)]
             for strategy in HIDING:
-                _, check, _ = make_checked_surrogate(scene.image, region, strategy, 0)
+                surrogate, check, _ = make_checked_surrogate(scene.image, region, strategy, 0)
                 passed[strategy].append(check.ok)
+                tiles.append(_crop(surrogate, region, check))
                 if check.identity_distance is not None:
                     dist[strategy].append(check.identity_distance)
+            if "-land" in entry.path.name:
+                rows.append(np.hstack(tiles))
+    if grid is not None and rows:
+        _save_grid(grid, rows)
     return {s: {"faces": len(passed[s]), "pass_rate": round(float(np.mean(passed[s])), 3) if passed[s] else None,
                 "identity_distance": _quantiles(dist[s])} for s in HIDING}
+
+
+def _crop(image: np.ndarray, region, check=None, side: int = 128) -> np.ndarray:
+    """The face's neighbourhood at a fixed size, captioned with the check's identity distance."""
+    import cv2
+
+    x0, y0, x1, y1 = region.bbox
+    pad = (x1 - x0) // 3
+    crop = image[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
+    tile = cv2.resize(np.ascontiguousarray(crop), (side, side), interpolation=cv2.INTER_AREA)
+    if check is not None and check.identity_distance is not None:
+        colour = (0, 160, 0) if check.ok else (200, 0, 0)
+        cv2.putText(tile, f"{check.identity_distance:.2f}", (4, side - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5, colour, 2)
+    return tile
+
+
+def _save_grid(path: Path, rows: list[np.ndarray]) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.vstack(rows)).save(path)
 
 
 def _quantiles(values: list[float]) -> dict:
@@ -133,10 +161,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="work folder (default: a new temporary folder)")
     ap.add_argument("--sizes", default="0.3,1,4,12", help="photo sizes in megapixels, comma-separated")
+    ap.add_argument("--grid", type=Path, help="write a PNG grid: face | fill | blur | pixelate | inpaint | face_swap")
+    ap.add_argument("--grid-only", action="store_true", help="only the per-strategy pass and the grid (no build)")
     args = ap.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="sppe-real-photos-"))
     sizes = [float(s) for s in args.sizes.split(",")]
     photos = make_folder(work / "photos", sizes)
+    if args.grid_only:
+        print(json.dumps({"per_strategy_on_faces": per_strategy(work / "photos", args.grid)}, sort_keys=True))
+        return
     summary = build(work / "photos", work / "benchmark")
     dist = kept_identity(work / "benchmark")
     result = {
@@ -145,7 +178,7 @@ def main() -> None:
         "skipped": summary["skipped"], "surrogate_pass_rate": summary["surrogate_pass_rate"],
         "kept_identity_distance": {s: _quantiles(v) for s, v in dist.items()},
         "kept_identity_all_above_0.6": all(d > 0.6 for v in dist.values() for d in v),
-        "per_strategy_on_faces": per_strategy(work / "photos"),
+        "per_strategy_on_faces": per_strategy(work / "photos", args.grid),
     }
     print(json.dumps(result, sort_keys=True))
 

@@ -25,7 +25,7 @@ C2E_MODEL = "sppe-c2e-s2ser"
 C2E_METHOD = "c2e_s2ser"
 BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
 DEFAULT_BATCH = 16
-DEFAULT_WAIT_S = 0.005
+DEFAULT_WAIT_S = 0.0
 
 
 def _use_store(store: dict | None) -> None:
