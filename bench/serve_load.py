@@ -163,6 +163,23 @@ def autoscaling_timeline(url: str, files: list[dict], data: dict, seconds: float
     return timeline
 
 
+def fixed_costs(url: str, n: int = 60) -> dict:
+    """p50 of routes that do no model work: the proxy + ingress (/healthz), plus two handle calls (/v1/models)."""
+    import httpx
+
+    out = {}
+    with httpx.Client(timeout=30) as client:
+        for route, headers in (("/healthz", {}), ("/v1/models", AUTH)):
+            client.get(f"{url}{route}", headers=headers)
+            times = []
+            for _ in range(n):
+                t = time.perf_counter()
+                client.get(f"{url}{route}", headers=headers).raise_for_status()
+                times.append((time.perf_counter() - t) * 1e3)
+            out[route] = round(float(np.median(times)), 2)
+    return out
+
+
 def gateway_breakdown(url: str) -> dict:
     import httpx
 
@@ -209,6 +226,7 @@ def main() -> None:
     inputs = _inputs()
     reqs = _requests(inputs)
     local = in_process(inputs)
+    fixed = fixed_costs(url)
     endpoints: dict[str, dict] = {}
     for name, (route, files, data) in reqs.items():
         asyncio.run(_load(url, route, files, data, 1, 2))  # warm
@@ -224,7 +242,7 @@ def main() -> None:
     result = {
         "cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0],
         "overhead_ms_p50": round(ed["c1"]["p50_ms"] - local["p50_ms"], 2),
-        "in_process": local,
+        "in_process": local, "fixed_route_p50_ms": fixed,
         "batching_ratio_c16": round(ed["c16"]["rps"] / local["batched_per_s"], 3),
         "endpoints": endpoints, "gateway_breakdown_ms": breakdown, "autoscaling": timeline,
         "errors_5xx": sum(v["errors_5xx"] for e in endpoints.values() for v in e.values()),

@@ -269,6 +269,43 @@ def test_sppe_edit_command_against_the_gateway(stack, tmp_path):
     assert (tmp_path / "me.edited.png").is_file() and '"private_pixels_sent": 0' in res.output
 
 
+def test_sppe_serve_command_prints_the_url_and_serves_until_interrupted(stack, tmp_path):
+    """The embedded default as a user starts it: its own local Ray, its own reference editor, a new token."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from sppe_ray.serve.run import free_port
+
+    port = free_port()
+    env = {**os.environ, "RAY_ADDRESS": "", "SPPE_SERVE_TOKEN": ""}
+    env.pop("RAY_ADDRESS")
+    env.pop("SPPE_SERVE_TOKEN")
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "sppe_ray.cli", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    try:
+        line = proc.stdout.readline()  # blocks until ready (or the process ends)
+        tail = (tmp_path / "serve.log").read_text()[-2000:]
+        assert line.strip() == f"serving at http://127.0.0.1:{port}", (line, tail)
+        from sppe_ray.config import sppe_home
+
+        token = (sppe_home() / "serve" / "token").read_text().strip()
+        resp = httpx.post(f"http://127.0.0.1:{port}/v1/edit", files={"image": _png(_face_photo(256))},
+                          data={"instruction": "019"}, headers={"Authorization": f"Bearer {token}"}, timeout=120)
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["decision"]["private_pixels_sent"] == 0
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
 def test_moving_the_alias_and_redeploying_swaps_the_model_with_no_failed_request(stack, tmp_path):
     from sppe_ray import tracking
     from sppe_ray.serve.run import deploy
