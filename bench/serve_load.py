@@ -30,6 +30,7 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 
 TOKEN = "bench-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+#: short delays and a low target, for the autoscaling timeline only (the load figures use the app's defaults).
 SCALING = {"min_replicas": 1, "max_replicas": 3, "target_ongoing_requests": 2, "upscale_delay_s": 1,
            "downscale_delay_s": 6, "metrics_interval_s": 0.5, "look_back_period_s": 2}
 
@@ -217,8 +218,8 @@ def main() -> None:
         fit_champions(Path(os.environ["SPPE_HOME"]))
     init_ray(2)
     editor = EditorServer().start()
-    url = deploy(None, [f"serve.editor_url={editor.url}"], TOKEN, host="127.0.0.1", port=free_port(),
-                 autoscaling=SCALING)
+    overrides, port = [f"serve.editor_url={editor.url}"], free_port()
+    url = deploy(None, overrides, TOKEN, host="127.0.0.1", port=port)  # the application's own autoscaling
     import httpx
 
     while httpx.get(f"{url}/readyz", timeout=10).status_code != 200:
@@ -235,6 +236,7 @@ def main() -> None:
             endpoints.setdefault(name, {})[f"c{conc}"] = asyncio.run(_load(url, route, files, data, conc, total))
             print(name, conc, endpoints[name][f"c{conc}"], file=sys.stderr)
     breakdown = gateway_breakdown(url)
+    deploy(None, overrides, TOKEN, host="127.0.0.1", port=port, autoscaling=SCALING)  # lightweight update
     timeline = autoscaling_timeline(url, *reqs["/v1/editability"][1:], args.scale_seconds)
     serve.shutdown()
     editor.stop()
