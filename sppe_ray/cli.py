@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -247,7 +248,8 @@ def edit_cmd(image: Annotated[Path, typer.Argument(help="the private photo")],
     if not image.is_file():
         raise SPPEError(f"image not found: {image}")
     token_file = sppe_home() / "serve" / "token"
-    token = token or (token_file.read_text().strip() if token_file.is_file() else None)
+    token = token or os.environ.get("SPPE_SERVE_TOKEN") or (
+        token_file.read_text().strip() if token_file.is_file() else None)
     m = decode_mask(mask.read_bytes()) if mask else None
     try:
         result = Client(url, token).edit(image, instruction, mask=m, min_editability=min_editability)

@@ -132,8 +132,9 @@ class ServeConfig(Section):
 
     host: str = Field("127.0.0.1", description="address the HTTP proxy binds (0.0.0.0 to accept other hosts)")
     port: int = Field(8000, ge=1, le=65535, description="HTTP port of the Serve proxy")
-    token: str | None = Field(None, description="bearer token for /v1/*; SPPE_SERVE_TOKEN wins; `sppe serve` "
-                                                "makes one and writes it to <home>/serve/token when neither is set")
+    token: str | None = Field(None, exclude=True,  # never in a dump: configs land in manifests and MLflow params
+                              description="bearer token for /v1/*; SPPE_SERVE_TOKEN wins; `sppe serve` makes one "
+                                          "and writes it to <home>/serve/token when neither is set")
     editor_url: str | None = Field(None, description="the cloud editor the gateway calls (http editor protocol); "
                                                      "unset: `sppe serve` starts the reference editor on loopback")
     editor_timeout_s: float = Field(60.0, gt=0, description="seconds one editor call may take before 504")

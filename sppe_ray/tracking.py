@@ -217,9 +217,20 @@ def download_version(name: str, version: str, dst: Path | None = None) -> Path:
     mv = MlflowClient().get_model_version(name, str(version))
     target = dst or (sppe_home() / "models" / name / f"v{mv.version}")
     if not (target / ".complete").exists():
-        target.mkdir(parents=True, exist_ok=True)
-        mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(target))
-        (target / ".complete").write_text(str(mv.version))
+        # Download beside the target and rename: replicas starting together never load a half-written folder.
+        import shutil
+        import tempfile
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+        mlflow.artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(tmp))
+        (tmp / ".complete").write_text(str(mv.version))
+        if target.exists() and not (target / ".complete").exists():
+            shutil.rmtree(target, ignore_errors=True)  # a download an older version left unfinished
+        try:
+            os.replace(tmp, target)
+        except OSError:  # another process finished first (target exists and is not empty): use theirs
+            shutil.rmtree(tmp, ignore_errors=True)
     folder = target / Path(mv.source.rstrip("/")).name
     return folder if folder.is_dir() else target
 

@@ -201,8 +201,9 @@ LOW_KEEP_SHARE = 0.5
 
 
 def surrogate_pass_rates(kept: Counter | dict, skipped: Counter | dict) -> dict[str, dict]:
-    """Per surrogate strategy: samples kept, samples dropped because the surrogate failed its privacy check
-    (or could not be made), and the kept share. Units are samples (scene x strategy x instruction)."""
+    """Per surrogate strategy: samples kept, samples dropped because a surrogate failed its privacy check, and
+    the kept share. Units are samples (scene x strategy x instruction). A kept sample counts under its own
+    strategy (its first region's), a dropped one under the strategy of the region that failed."""
     failed: Counter = Counter()
     for reason, n in skipped.items():
         head, _, name = reason.partition(":")

@@ -105,5 +105,7 @@ def protect(image: np.ndarray, regions: Sequence[Region], strategy: str, seed: i
         out.strategies.append(name)
         out.checks.append(check)
         out.attempts.append(used)
+        if not check.ok:  # the whole surrogate is unusable: do not spend detector time on the other regions
+            break
     out.image = current
     return out

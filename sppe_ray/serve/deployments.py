@@ -9,6 +9,7 @@ swap in one assignment (no request fails, no restart).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 from ray import serve
 
-from sppe_ray.errors import BackendUnavailableError
+from sppe_ray.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger("sppe_ray.serve")
 
@@ -43,6 +44,14 @@ def _limit_threads() -> None:
 
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
+
+
+def _replica_id() -> str:
+    """Which replica answered (the model-swap test shows one replica serving both versions: no restart)."""
+    try:
+        return serve.get_replica_context().replica_id.unique_id
+    except Exception:  # noqa: BLE001 - outside a replica (direct calls in tests)
+        return "local"
 
 
 def region_record(region: Any) -> dict[str, Any]:
@@ -136,15 +145,17 @@ class Editability(_Registered):
     @serve.batch(max_batch_size=DEFAULT_BATCH, batch_wait_timeout_s=DEFAULT_WAIT_S)
     async def score(self, items: list[tuple]) -> list[dict[str, Any]]:
         """items: (source, surrogate, instruction code, mask or None) -> {"editability", "version"}.
-        Concurrent requests (one pair each, as /v1/editability sends) are batched here."""
-        return self.score_many(items)
+        Concurrent requests (one pair each, as /v1/editability sends) are batched here; the model runs in a
+        thread so health checks and `info` still answer meanwhile."""
+        return await asyncio.to_thread(self.score_many, items)
 
     def score_many(self, items: list[tuple]) -> list[dict[str, Any]]:
         """The gateway's candidates of one request, scored in one call (one queue slot, one forward pass)."""
         version, predictor = self.current
         sources, surrogates, codes, masks = (list(col) for col in zip(*items, strict=True))
         scores = predictor.predict(sources, surrogates, codes, masks, batch_size=max(1, len(items)))
-        return [{"editability": float(s), "version": version} for s in scores]
+        replica = _replica_id()
+        return [{"editability": float(s), "version": version, "replica": replica} for s in scores]
 
 
 @serve.deployment(name="Recovery")
@@ -161,8 +172,10 @@ class Recovery(_Registered):
         from sppe_ray.models.recovery import create_recoverer
 
         name = user_config.get("name", C2E_MODEL)
-        if user_config.get("version"):  # none: a gateway configured with a baseline serves no learned model
+        if user_config.get("version"):
             self._swap(user_config, lambda v: create_recoverer("c2e_net", model=tracking.download_version(name, v)))
+        else:  # a gateway configured with a baseline serves no learned model (and reports none)
+            self.current = None
         self._set_batching(self.recover, user_config)
 
     def check_health(self) -> None:
@@ -177,7 +190,7 @@ class Recovery(_Registered):
                 raise BackendUnavailableError(f"no {C2E_METHOD} model is deployed; use a baseline: {BASELINES}")
             return self.current
         if method not in BASELINES:
-            raise ValueError(f"unknown recovery method {method!r}; choose {C2E_METHOD} or {', '.join(BASELINES)}")
+            raise ConfigError(f"unknown recovery method {method!r}; choose {C2E_METHOD} or {', '.join(BASELINES)}")
         if method not in self.baselines:
             from sppe_ray.models.recovery import create_recoverer
 
@@ -186,11 +199,20 @@ class Recovery(_Registered):
 
     @serve.batch(max_batch_size=DEFAULT_BATCH, batch_wait_timeout_s=DEFAULT_WAIT_S)
     async def recover(self, items: list[tuple]) -> list[dict[str, Any]]:
-        """items: (source, surrogate, edited surrogate, mask, code, method) -> {"image", "version", "method"}."""
+        """items: (source, surrogate, edited surrogate, mask, code, method) -> {"image", "version", "method"}, or
+        {"error"} for the items of a method that cannot run: one request's bad method never fails its batch."""
+        return await asyncio.to_thread(self._recover_all, items)
+
+    def _recover_all(self, items: list[tuple]) -> list[dict[str, Any]]:
         out: list[dict[str, Any] | None] = [None] * len(items)
         for method in dict.fromkeys(item[5] for item in items):
             idx = [i for i, item in enumerate(items) if item[5] == method]
-            version, model = self._recoverer(method)
+            try:
+                version, model = self._recoverer(method)
+            except (ConfigError, BackendUnavailableError) as exc:
+                for i in idx:
+                    out[i] = {"error": str(exc), "unavailable": isinstance(exc, BackendUnavailableError)}
+                continue
             cols = [[items[i][k] for i in idx] for k in range(5)]
             for i, img in zip(idx, model.recover_batch(*cols), strict=True):
                 out[i] = {"image": img, "version": version, "method": method}

@@ -12,7 +12,9 @@ FastAPI must see real types, not strings it can no longer resolve (OpenAPI then 
 
 import asyncio
 import hmac
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Annotated, Any
 
@@ -38,6 +40,8 @@ from sppe_ray.serve import codec
 from sppe_ray.serve.gateway import Scored, choose
 
 RETRY_AFTER_S = 1
+EDITOR_THREADS = 16  # editor calls wait on the network: their own pool, so a slow editor starves no other route
+log = logging.getLogger("sppe_ray.serve")
 app = FastAPI(title="sppe-ray", version=__version__, docs_url="/docs", openapi_url="/openapi.json",
               description="Surrogate-based privacy-preserving image editing: protect, score, recover, and the "
                           "privacy gateway round trip. Every /v1 route needs `Authorization: Bearer <token>`.")
@@ -61,33 +65,55 @@ def _unwrap(exc: BaseException) -> BaseException:
 
 def problem_of(exc: BaseException) -> Problem:
     """The status code a user should see for an error (see the README's Serve section)."""
-    from ray.serve.exceptions import BackPressureError
+    from ray.exceptions import RayActorError
+    from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 
     exc = _unwrap(exc)
     if isinstance(exc, Problem):
         return exc
     if isinstance(exc, BackPressureError):
         return Problem(503, "the service is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_S)})
+    if isinstance(exc, (RayActorError, DeploymentUnavailableError)):
+        return Problem(503, "a model replica is restarting; retry shortly", {"Retry-After": "5"})
     if isinstance(exc, ImageTooLargeError):
         return Problem(413, str(exc))
     if isinstance(exc, NotAnImageError):
         return Problem(415, str(exc))
     if isinstance(exc, (ImageError, UnknownInstructionError, UnknownCategoryError)):
         return Problem(422, str(exc))
-    if isinstance(exc, EditorTimeoutError):
-        return Problem(504, f"the editor did not answer in time: {exc}")
-    if isinstance(exc, EditorError):
-        return Problem(502, f"the editor failed: {exc}")
+    if isinstance(exc, EditorError):  # the editor's address and answer stay in the server log
+        log.warning("editor call failed: %s", exc)
+        if isinstance(exc, EditorTimeoutError):
+            return Problem(504, "the editor did not answer in time")
+        return Problem(502, f"the editor failed ({_editor_reason(str(exc))})")
     if isinstance(exc, BackendUnavailableError):
         return Problem(503, str(exc), {"Retry-After": "30"})
-    if isinstance(exc, (SPPEError, ValueError)):
+    if isinstance(exc, SPPEError):
         return Problem(422, str(exc))
+    log.error("internal error %s", type(exc).__name__)  # the type only: a message may quote input values
     return Problem(500, f"internal error ({type(exc).__name__}); nothing was sent to the editor")
+
+
+def _editor_reason(message: str) -> str:
+    """A client-safe summary of an editor failure: what kind of failure, not where or what it said."""
+    for needle, reason in (("unreadable answer", "it answered something that is not an image"),
+                           ("returned", "it returned an image of another size"),
+                           ("refused the request", "it refused the request"),
+                           ("ConnectError", "it cannot be reached"), ("HTTP 5", "it answered with a server error")):
+        if needle in message:
+            return reason
+    return "see the server log"
 
 
 @app.exception_handler(Problem)
 async def _problem(_: Request, exc: Problem) -> JSONResponse:
     return JSONResponse({"detail": exc.detail, **exc.extra}, status_code=exc.status, headers=exc.headers)
+
+
+@app.exception_handler(Exception)
+async def _internal(_: Request, exc: Exception) -> JSONResponse:
+    problem = problem_of(exc)
+    return JSONResponse({"detail": problem.detail}, status_code=problem.status, headers=problem.headers)
 
 
 @app.exception_handler(RequestValidationError)
@@ -149,7 +175,7 @@ async def _read(upload: UploadFile | None, what: str, cfg: ServeConfig) -> np.nd
 
 async def _read_mask(upload: UploadFile | None, shape_hw: tuple[int, int], cfg: ServeConfig) -> np.ndarray | None:
     data = None if upload is None else await upload.read()
-    return codec.mask_from_upload(data, shape_hw, max_pixels=cfg.max_pixels)
+    return await asyncio.to_thread(codec.mask_from_upload, data, shape_hw, max_pixels=cfg.max_pixels)
 
 
 def _code(instruction: str) -> str:
@@ -173,6 +199,20 @@ def _strategies(text: str | None, cfg: ServeConfig) -> list[str]:
     return chosen
 
 
+def _encode_all(arrays: list[np.ndarray]) -> list[str]:
+    """base64 PNGs of images (uint8 RGB) and masks (bool), in a worker thread: encoding is CPU work."""
+    return [codec.mask_b64(a) if a.dtype == bool else codec.png_b64(a) for a in arrays]
+
+
+def _recovered(out: dict) -> dict:
+    """A recovery answer, or the per-request error the batch recorded for it."""
+    if "error" in out:
+        if out.get("unavailable"):
+            raise Problem(503, out["error"], {"Retry-After": "30"})
+        raise Problem(422, out["error"])
+    return out
+
+
 def _page() -> str:
     from html import escape
 
@@ -193,8 +233,9 @@ class Ingress:
         self.cfg = ServeConfig(**settings)
         app.state.settings = self.cfg
         app.state.token = token
-        app.state.max_body = self.cfg.max_upload_bytes * 3 + 65536  # up to three images plus form fields
+        app.state.max_body = self.cfg.max_upload_bytes * 4 + 65536  # up to four images plus form fields
         self._editor = None
+        self._editor_pool = ThreadPoolExecutor(EDITOR_THREADS, thread_name_prefix="sppe-editor")
 
     def editor(self):
         """The configured cloud editor (http protocol); created once, never taken from a request."""
@@ -255,9 +296,10 @@ class Ingress:
         if not found["regions"]:
             raise Problem(422, "no private region found; send a mask (white = private) to mark one")
         cand = found["candidates"][0]
-        return {"regions": found["regions"], "mask_png_base64": codec.mask_b64(found["mask"]),
-                "surrogate_png_base64": codec.png_b64(cand["image"]), "strategy": cand["strategy"],
-                "strategies": cand["strategies"], "checks": cand["checks"], "passed_checks": cand["ok"]}
+        mask_b64, sur_b64 = await asyncio.to_thread(_encode_all, [found["mask"], cand["image"]])
+        return {"regions": found["regions"], "mask_png_base64": mask_b64, "surrogate_png_base64": sur_b64,
+                "strategy": cand["strategy"], "strategies": cand["strategies"], "checks": cand["checks"],
+                "passed_checks": cand["ok"]}
 
     @app.post("/v1/editability", dependencies=[Auth])
     async def editability_route(self, request: Request, source: Annotated[UploadFile, File()],
@@ -272,7 +314,8 @@ class Ingress:
         m = await self._call(_read_mask(mask, src.shape[:2], cfg))
         code = await self._call(asyncio.to_thread(_code, instruction))
         out = await self._call(self.editability.score.remote((src, sur, code, m)))
-        return {"editability": out["editability"], "instruction_code": code, "model_version": out["version"]}
+        return {"editability": out["editability"], "instruction_code": code, "model_version": out["version"],
+                "replica": out["replica"]}
 
     @app.post("/v1/recover", dependencies=[Auth])
     async def recover_route(self, request: Request, source: Annotated[UploadFile, File()],
@@ -289,8 +332,9 @@ class Ingress:
                 raise Problem(422, f"{name} is {img.shape[1]}x{img.shape[0]}, source {src.shape[1]}x{src.shape[0]}")
         m = await self._call(_read_mask(mask, src.shape[:2], cfg))
         code = await self._call(asyncio.to_thread(_code, instruction))
-        out = await self._call(self.recovery.recover.remote((src, sur, ed, m, code, method or cfg.recovery_method)))
-        return {"image_png_base64": codec.png_b64(out["image"]), "method": out["method"],
+        out = _recovered(await self._call(self.recovery.recover.remote(
+            (src, sur, ed, m, code, method or cfg.recovery_method))))
+        return {"image_png_base64": await asyncio.to_thread(codec.png_b64, out["image"]), "method": out["method"],
                 "model_version": out["version"]}
 
     @app.post("/v1/edit", dependencies=[Auth])
@@ -336,17 +380,18 @@ class Ingress:
         if leaked:  # cannot happen with a checked surrogate; if it ever does, nothing leaves
             raise Problem(500, f"refused: {leaked} private source pixels would have been sent; no editor was called")
         timings["verify_ms"], t = (time.perf_counter() - t) * 1e3, time.perf_counter()
-        edited = await self._call(asyncio.to_thread(self.editor().edit, surrogate, code, seed))
+        editor = self.editor()
+        edited = await self._call(asyncio.get_running_loop().run_in_executor(
+            self._editor_pool, editor.edit_png, sent, code, int(seed) & 0xFFFFFFFF, surrogate))
         timings["editor_ms"], t = (time.perf_counter() - t) * 1e3, time.perf_counter()
-        rec = await self._call(self.recovery.recover.remote((src, surrogate, edited, private, code,
-                                                             cfg.recovery_method)))
+        rec = _recovered(await self._call(self.recovery.recover.remote((src, surrogate, edited, private, code,
+                                                                        cfg.recovery_method))))
         if rec["version"] != "baseline":
             versions["sppe-c2e-s2ser"] = rec["version"]
         timings["recover_ms"], t = (time.perf_counter() - t) * 1e3, time.perf_counter()
-        body = {"image_png_base64": await asyncio.to_thread(codec.png_b64, rec["image"]),
-                "surrogate_png_base64": codec.png_b64(surrogate),
-                "edited_surrogate_png_base64": codec.png_b64(edited),
-                "mask_png_base64": codec.mask_b64(private),
+        images = await asyncio.to_thread(_encode_all, [rec["image"], surrogate, edited, private])
+        body = {"image_png_base64": images[0], "surrogate_png_base64": images[1],
+                "edited_surrogate_png_base64": images[2], "mask_png_base64": images[3],
                 "decision": {**record, "sent_bytes": len(sent), "sent_sha256": codec.sha256(sent),
                              "private_pixels_sent": leaked, "editor_latency_ms": round(timings["editor_ms"], 1),
                              "recovery_method": rec["method"]},

@@ -61,8 +61,10 @@ def serve_token(cfg: SPPEConfig) -> tuple[str, Path | None]:
     path = sppe_home() / "serve" / "token"
     path.parent.mkdir(parents=True, exist_ok=True)
     token = secrets.token_urlsafe(24)
-    path.write_text(token)
-    path.chmod(0o600)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, not even briefly
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token)
     return token, path
 
 

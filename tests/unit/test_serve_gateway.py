@@ -81,3 +81,26 @@ def test_errors_map_to_the_documented_status_codes():
         assert problem.status == status, (exc, problem.status)
     assert problem_of(BackPressureError(num_queued_requests=5, max_queued_requests=4)).headers["Retry-After"]
     assert "boom" not in problem_of(RuntimeError("boom")).detail  # internals (and private data) stay inside
+
+
+def test_wrapped_and_unexpected_errors_map_without_leaking_internals():
+    from sppe_ray.editors.base import EditorError
+    from sppe_ray.errors import BackendUnavailableError
+    from sppe_ray.serve.ingress import Problem, _recovered, problem_of
+
+    class Wrapped(Exception):  # how Ray hands over an error raised in another deployment
+        def __init__(self, cause):
+            super().__init__("wrapped")
+            self.cause = cause
+
+    assert problem_of(Wrapped(UnknownInstructionError("unknown instruction code '999'"))).status == 422
+    assert problem_of(ValueError("a numpy bug")).status == 500  # a bug is not the user's bad input
+    assert problem_of(BackendUnavailableError("no model")).status == 503
+    down = problem_of(EditorError("editor at http://10.0.0.5:8900 failed after 2 attempts; last: ConnectError: x"))
+    assert down.status == 502 and "10.0.0.5" not in down.detail and "cannot be reached" in down.detail
+    with pytest.raises(Problem) as bad:
+        _recovered({"error": "unknown recovery method 'foo'", "unavailable": False})
+    assert bad.value.status == 422
+    with pytest.raises(Problem) as missing:
+        _recovered({"error": "no c2e_s2ser model is deployed", "unavailable": True})
+    assert missing.value.status == 503

@@ -56,8 +56,9 @@ def _known_face_box(image: np.ndarray, region: Region) -> tuple[int, int, int, i
     A person region's own box frames the whole body, never the face: reading a descriptor there compared two
     shrunken bodies and called every hidden person "the same person".
     The surrogate is read at the same box: an attacker knows where the face was."""
-    if _kind(region) == "face" and region.known_box() is not None:
-        return region.known_box()
+    known = region.known_box() if _kind(region) == "face" else None
+    if known is not None:
+        return known
     if "face_box" in region.meta:
         box = region.meta["face_box"]
         return None if box is None else tuple(int(v) for v in box)
