@@ -9,7 +9,11 @@ untrained model is never served. Replica counts, CPUs and queues below are defau
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 from sppe_ray.config import ServeConfig, load_config
@@ -65,6 +69,23 @@ def _gpus() -> float:
         return 0.0
 
 
+@functools.lru_cache(maxsize=1)
+def _source_digest() -> str:
+    """A digest of the package's source: a code change must restart replicas, a model change must not."""
+    h = hashlib.sha1()
+    for path in sorted(Path(__file__).resolve().parents[1].rglob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def code_version(name: str, *init_args: Any) -> str:
+    """The deployment's code version: source + its constructor arguments. `serve.run` otherwise draws a random
+    version on every deploy and replaces every replica; with a stable one, a redeploy that only moves a model
+    version changes `user_config` alone, which the running replicas apply in `reconfigure`."""
+    blob = json.dumps([name, _source_digest(), init_args], sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
 def _options(name: str, cfg: ServeConfig, scaling: dict, gpus: float) -> dict[str, Any]:
     actor = {"num_cpus": CPUS[name]}
     if gpus and name in GPU_SHARE:
@@ -93,12 +114,22 @@ def build_app(args: dict[str, Any] | None = None):
     store = {"SPPE_HOME": str(sppe_home()), "MLFLOW_TRACKING_URI": tracking.tracking_uri()}
     scaling, gpus = autoscaling(args.get("autoscaling")), _gpus()
     batching = {"batch_size": serve_cfg.batch_size, "batch_wait_s": serve_cfg.batch_wait_s}
-    protector = Protector.options(**_options("Protector", serve_cfg, scaling, gpus)).bind(store, serve_cfg.work_side)
-    editability = Editability.options(
+    protector = _versioned(Protector.options(**_options("Protector", serve_cfg, scaling, gpus)),
+                           store, serve_cfg.work_side).bind(store, serve_cfg.work_side)
+    editability = _versioned(Editability.options(
         **_options("Editability", serve_cfg, scaling, gpus),
-        user_config={"name": ERMA_MODEL, "version": versions[ERMA_MODEL], **batching}).bind(store)
-    recovery = Recovery.options(
+        user_config={"name": ERMA_MODEL, "version": versions[ERMA_MODEL], **batching}), store).bind(store)
+    recovery = _versioned(Recovery.options(
         **_options("Recovery", serve_cfg, scaling, gpus),
-        user_config={"name": C2E_MODEL, "version": versions[C2E_MODEL], **batching}).bind(store)
-    return Ingress.options(**_options("Ingress", serve_cfg, scaling, gpus)).bind(
-        protector, editability, recovery, serve_cfg.model_dump(), token)
+        user_config={"name": C2E_MODEL, "version": versions[C2E_MODEL], **batching}), store).bind(store)
+    settings = serve_cfg.model_dump()
+    return _versioned(Ingress.options(**_options("Ingress", serve_cfg, scaling, gpus)), settings, token).bind(
+        protector, editability, recovery, settings, token)
+
+
+def _versioned(deployment, *init_args: Any):
+    """Pin the deployment's code version (see `code_version`). Ray removed `version` from `.options()` but
+    still reads `Deployment._version` when `serve.run` deploys (ray/serve/_private/client.py); the model-swap
+    e2e test fails if a Ray upgrade stops honouring it. `serve deploy` of a config file versions by itself."""
+    deployment._version = code_version(deployment.name, *init_args)
+    return deployment

@@ -213,7 +213,7 @@ def test_bad_input_gets_the_right_code_and_a_json_body(stack):
         resp = stack.post("/v1/edit", files, data)
         assert resp.status_code == status, (status, data, resp.text)
         assert isinstance(resp.json()["detail"], str) and resp.json()["detail"]
-    huge = httpx.post(f"{stack.url}/v1/edit", content=bytes(3 * MAX_UPLOAD + 70_000), headers=AUTH)
+    huge = httpx.post(f"{stack.url}/v1/edit", content=bytes(4 * MAX_UPLOAD + 70_000), headers=AUTH)
     assert huge.status_code == 413 and "limit" in huge.json()["detail"]
 
 
