@@ -242,7 +242,7 @@ def _progress(total: int, enabled: bool):
 def benchmark_name(cfg: SPPEConfig) -> str:
     """``build.name``; a build from a user's photos under the default name is named after their folder, so it
     never poses as (or overwrites) sppe-mini."""
-    default = type(cfg.build)().name
+    default = type(cfg.build).model_fields["name"].default
     if cfg.build.images and cfg.build.name == default:
         return f"images-{Path(cfg.build.images).resolve().name}"
     return cfg.build.name

@@ -11,6 +11,7 @@ FastAPI must see real types, not strings it can no longer resolve (OpenAPI then 
 
 
 import asyncio
+import functools
 import hmac
 import logging
 import time
@@ -149,10 +150,6 @@ class BodyLimit:
 app.add_middleware(BodyLimit)
 
 
-def _settings(request: Request) -> ServeConfig:
-    return request.app.state.settings
-
-
 async def require_token(request: Request) -> None:
     """Bearer token, compared in constant time; 401 with WWW-Authenticate otherwise."""
     expected = request.app.state.token
@@ -213,6 +210,7 @@ def _recovered(out: dict) -> dict:
     return out
 
 
+@functools.lru_cache(maxsize=1)
 def _page() -> str:
     from html import escape
 
@@ -231,7 +229,6 @@ class Ingress:
     def __init__(self, protector, editability, recovery, settings: dict, token: str | None) -> None:
         self.protector, self.editability, self.recovery = protector, editability, recovery
         self.cfg = ServeConfig(**settings)
-        app.state.settings = self.cfg
         app.state.token = token
         app.state.max_body = self.cfg.max_upload_bytes * 4 + 65536  # up to four images plus form fields
         self._editor = None
@@ -283,12 +280,12 @@ class Ingress:
         return {"models": await self._call(self._models()), "recovery_method": self.cfg.recovery_method}
 
     @app.post("/v1/protect", dependencies=[Auth])
-    async def protect(self, request: Request, image: Annotated[UploadFile, File()],
+    async def protect(self, image: Annotated[UploadFile, File()],
                       mask: Annotated[UploadFile | None, File()] = None,
                       categories: Annotated[str | None, Form(description="comma-separated category ids")] = None,
                       strategy: Annotated[str, Form()] = "default", seed: Annotated[int, Form()] = 0) -> dict:
         """Regions, mask and one checked surrogate of the image."""
-        cfg = _settings(request)
+        cfg = self.cfg
         img = await self._call(_read(image, "image", cfg))
         m = await self._call(_read_mask(mask, img.shape[:2], cfg))
         strategies = _strategies(strategy, cfg)[:1]
@@ -302,11 +299,11 @@ class Ingress:
                 "passed_checks": cand["ok"]}
 
     @app.post("/v1/editability", dependencies=[Auth])
-    async def editability_route(self, request: Request, source: Annotated[UploadFile, File()],
+    async def editability_route(self, source: Annotated[UploadFile, File()],
                                 surrogate: Annotated[UploadFile, File()], instruction: Annotated[str, Form()],
                                 mask: Annotated[UploadFile | None, File()] = None) -> dict:
         """ERMA's score in [0, 1]: will the surrogate be edited as the source would have been?"""
-        cfg = _settings(request)
+        cfg = self.cfg
         src = await self._call(_read(source, "source", cfg))
         sur = await self._call(_read(surrogate, "surrogate", cfg))
         if sur.shape != src.shape:
@@ -318,12 +315,12 @@ class Ingress:
                 "replica": out["replica"]}
 
     @app.post("/v1/recover", dependencies=[Auth])
-    async def recover_route(self, request: Request, source: Annotated[UploadFile, File()],
+    async def recover_route(self, source: Annotated[UploadFile, File()],
                             surrogate: Annotated[UploadFile, File()], edited: Annotated[UploadFile, File()],
                             mask: Annotated[UploadFile, File()], instruction: Annotated[str, Form()],
                             method: Annotated[str | None, Form()] = None) -> dict:
         """The edit of the surrogate transferred onto the private source."""
-        cfg = _settings(request)
+        cfg = self.cfg
         src = await self._call(_read(source, "source", cfg))
         sur = await self._call(_read(surrogate, "surrogate", cfg))
         ed = await self._call(_read(edited, "edited", cfg))
@@ -338,14 +335,14 @@ class Ingress:
                 "model_version": out["version"]}
 
     @app.post("/v1/edit", dependencies=[Auth])
-    async def edit(self, request: Request, image: Annotated[UploadFile, File()], instruction: Annotated[str, Form()],
+    async def edit(self, image: Annotated[UploadFile, File()], instruction: Annotated[str, Form()],
                    mask: Annotated[UploadFile | None, File()] = None,
                    categories: Annotated[str | None, Form()] = None,
                    min_editability: Annotated[float | None, Form(ge=0, le=1)] = None,
                    strategies: Annotated[str | None, Form(description="comma-separated allowed strategies")] = None,
                    seed: Annotated[int, Form()] = 0) -> JSONResponse:
         """The gateway: protect, score each candidate, send only the chosen surrogate, recover the edit."""
-        cfg = _settings(request)
+        cfg = self.cfg
         timings: dict[str, float] = {}
         t = time.perf_counter()
         src = await self._call(_read(image, "image", cfg))
