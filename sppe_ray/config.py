@@ -3,7 +3,9 @@
 Why layered: a user edits one YAML for a study, CI sets a few env vars, and a one-off run flips a key on the
 command line; every layer is validated by the same pydantic models, so a typo fails loudly.
 Environment keys are `SPPE__<SECTION>__<KEY>` (e.g. `SPPE__BUILD__N_SCENES=50`); CLI overrides are
-`section.key=value` (value parsed as YAML, so `eval.methods=[ssim,psnr]` works).
+`section.key=value` (value parsed as YAML, so `eval.iqa_metrics=[ssim,psnr]` works). After the layers merge,
+every name a key carries (editor, embedders, strategies, detectors, metrics, recovery methods, categories) is
+checked against its registry (`config_names.check_names`), so a wrong name fails before Ray starts.
 """
 
 from __future__ import annotations
@@ -13,118 +15,167 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sppe_ray.errors import ConfigError
 
 ENV_PREFIX = "SPPE__"
+#: The benchmark splits every part of the project knows (the trainers fit on train and select on val).
+SPLITS = ("train", "val", "test")
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _f(default: Any, description: str, **kw: Any) -> Any:
+    """A config field: every key carries its description (`sppe config --explain`, docs/configuration.md)."""
+    if callable(default) and not isinstance(default, type):
+        return Field(default_factory=default, description=description, **kw)
+    return Field(default, description=description, **kw)
+
+
 class BuildConfig(Section):
-    name: str = "sppe-mini"
-    size: int = Field(256, ge=32, le=2048)
-    n_scenes: int = Field(320, ge=1, description="private scenes; each yields 2 strategies x instructions samples")
-    instructions_per_scene: int = Field(5, ge=1, le=65)
-    strategies: list[str] = Field(default_factory=lambda: ["default", "blur", "pixelate", "fill", "inpaint"])
-    splits: dict[str, float] = Field(default_factory=lambda: {"train": 0.7, "val": 0.1, "test": 0.2})
-    shard_size: int = Field(64, ge=1)
-    seed: int = 0
-    images: str | None = None
-    default_category: str = "a109_person_body"
-    surrogate_attempts: int = 3
+    """The benchmark build (`sppe build`, `jobs/build_benchmark.py`)."""
+
+    name: str = _f("sppe-mini", "benchmark folder name under <home>/benchmarks (a --images build is named "
+                                "images-<folder> instead)")
+    size: int = _f(256, "side of the square synthetic scenes in pixels", ge=32, le=2048)
+    n_scenes: int = _f(320, "private scenes; each yields 2 strategies x instructions_per_scene samples", ge=1)
+    instructions_per_scene: int = _f(5, "instructions drawn per scene and strategy", ge=1, le=65)
+    strategies: list[str] = _f(lambda: ["default", "blur", "pixelate", "fill", "inpaint"],
+                               "surrogate strategies: each scene gets `default` (its category's own) and one "
+                               "other drawn from this list")
+    splits: dict[str, float] = _f(lambda: {"train": 0.7, "val": 0.1, "test": 0.2},
+                                  "fraction of source scenes per split (train, val, test); a scene's samples "
+                                  "stay in one split")
+    shard_size: int = _f(64, "samples per Parquet shard (the unit of resume)", ge=1)
+    seed: int = _f(0, "seed of every random choice of the build")
+    images: str | None = _f(None, "build from this folder of your own images instead of synthetic scenes")
+    default_category: str = _f("a109_person_body", "category of a region found in your images without a "
+                                                   "category of its own")
+    surrogate_attempts: int = _f(3, "surrogates drawn per region before it is skipped as failing its checks",
+                                 ge=1)
+    detector: str = _f("composite", "privacy detector that finds regions in your images (--images builds)")
+
+    @field_validator("splits")
+    @classmethod
+    def _splits(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(SPLITS))
+        if not value or unknown:
+            raise ValueError(f"split names must be among {', '.join(SPLITS)}; got {sorted(value) or 'none'}")
+        if any(f < 0 for f in value.values()) or abs(sum(value.values()) - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must be >= 0 and sum to 1; got {value}")
+        return value
 
 
 class EditorConfig(Section):
-    name: str = "procedural"
-    model: str | None = None
-    url: str | None = None
-    steps: int = 20
-    guidance: float = 7.5
-    image_guidance: float = 1.5
-    timeout_s: float = 60.0
-    retries: int = 3
-    audit_log: str | None = None
+    """The editor that labels the benchmark (it edits source and surrogate)."""
+
+    name: str = _f("procedural", "editor backend: procedural (offline), instruct_pix2pix, http")
+    model: str | None = _f(None, "instruct_pix2pix weights: a local folder or a cached hub id")
+    url: str | None = _f(None, "http: base URL of an editor server speaking the HTTP editor protocol")
+    inference_steps: int = _f(20, "instruct_pix2pix denoising steps", ge=1)
+    guidance: float = _f(7.5, "instruct_pix2pix text guidance scale")
+    image_guidance: float = _f(1.5, "instruct_pix2pix image guidance scale")
+    timeout_s: float = _f(60.0, "http: seconds one edit call may take", gt=0)
+    retries: int = _f(3, "http: retries on connection errors and 5xx answers", ge=0)
+    audit_log: str | None = _f(None, "http: append one JSON line per call (hashes and timings, never pixels)")
 
 
 class EmbedConfig(Section):
-    image: str = "classic"
-    text: str = "minilm"
-    model: str | None = None
+    """The image embedder of the embedding baselines and the recovery metrics."""
+
+    image: str = _f("classic", "image embedder: classic (offline) or clip")
+    model: str | None = _f(None, "clip weights: a local folder or a cached hub id")
 
 
 class EvalConfig(Section):
-    benchmark: str | None = None
-    split: str = "test"
-    iqa_metrics: list[str] = Field(
-        default_factory=lambda: ["ssim", "ms_ssim", "fsim", "vif", "gmsd", "vsi", "nlpd", "psnr", "cw_ssim",
-                                 "piqe", "brisque", "niqe"]
-    )
-    slow_iqa_metrics: list[str] = Field(default_factory=lambda: ["mad"])
-    include_slow: bool = False
-    recovery_methods: list[str] = Field(default_factory=lambda: ["edited_surrogate", "paste_back", "local_transfer"])
-    bootstrap: int = 1000
-    batch_size: int = 16
-    #: OCR detector resolution for text checks ("fast" or "full"; see privacy.detectors.weights.OCR_DETAIL).
-    ocr_detail: Literal["fast", "full"] = "fast"
-    output: str | None = None
-    report_grid_rows: int = 6
+    """The evaluation (`sppe eval`, `jobs/eval.py`)."""
+
+    benchmark: str | None = _f(None, "benchmark folder (default <home>/benchmarks/<build.name>)")
+    split: Literal["train", "val", "test"] = _f("test", "split to evaluate")
+    iqa_metrics: list[str] = _f(lambda: ["ssim", "ms_ssim", "fsim", "vif", "gmsd", "vsi", "nlpd", "psnr",
+                                         "cw_ssim", "piqe", "brisque", "niqe"],
+                                "IQA baselines of editability (`sppe list iqa`)")
+    slow_iqa_metrics: list[str] = _f(lambda: ["mad"], "IQA baselines run only with include_slow")
+    include_slow: bool = _f(False, "also run slow_iqa_metrics")
+    recovery_methods: list[str] = _f(lambda: ["edited_surrogate", "paste_back", "local_transfer", "c2e_s2ser"],
+                                     "recovery methods; c2e_s2ser is the fitted C2E-S2SER network, c2e_diffusion "
+                                     "its diffusion backend (`sppe list recovery`)")
+    bootstrap: int = _f(1000, "bootstrap resamples of every 95% interval", ge=0)
+    batch_size: int = _f(16, "benchmark rows per block handed to an evaluator actor", ge=1)
+    ocr_detail: Literal["fast", "full"] = _f("fast", "OCR resolution of the text checks: fast (long side 960 px) "
+                                                     "or full (RapidOCR's default, slower)")
+    output: str | None = _f(None, "output folder (default <home>/eval/<timestamp>-<key>)")
+    report_grid_rows: int = _f(6, "rows of the best/worst image grids in report.html", ge=0)
 
 
 class ERMAConfig(Section):
-    image_encoder: str = "classic"
-    text_encoder: str = "minilm"
-    model: str | None = None
-    hidden: list[int] = Field(default_factory=lambda: [512, 256, 64])
-    dropout: float = 0.3
-    use_relation: bool = True
-    use_instruction: bool = True
-    use_mask: bool = True
-    use_detectors: bool = True
-    face_detector: Literal["haar", "lbp"] = "haar"  # lbp: 3x cheaper face search, a bit less accurate (models.md)
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    steps: int = 1500
-    warmup: int = 100
-    batch_size: int = 64
-    eval_every: int = 100
-    num_workers: int = 1
-    use_gpu: bool = False
-    seed: int = 0
-    image_size: int = 224
+    """ERMA, the editability model (`sppe train erma`)."""
+
+    image_encoder: str = _f("classic", "frozen image encoder: classic (offline) or clip")
+    text_encoder: str = _f("minilm", "frozen instruction encoder: minilm, hashing or clip")
+    model: str | None = _f(None, "clip weights for the encoders: a local folder or a cached hub id")
+    hidden: list[int] = _f(lambda: [512, 256, 64], "widths of the MLP head's hidden layers")
+    dropout: float = _f(0.3, "dropout of the head", ge=0, lt=1)
+    use_relation: bool = _f(True, "relation features of source and surrogate (ablation: no_relation)")
+    use_instruction: bool = _f(True, "the instruction embedding and its gates (ablation: no_instruction)")
+    use_mask: bool = _f(True, "features of the masked region (ablation: no_mask)")
+    use_detectors: bool = _f(True, "the privacy-detector agreement block (ablation: no_detectors)")
+    face_detector: Literal["haar", "lbp"] = _f("haar", "face search of the detector block; lbp is 3x cheaper "
+                                                       "and a bit less accurate")
+    lr: float = _f(1e-3, "AdamW learning rate", gt=0)
+    weight_decay: float = _f(1e-2, "AdamW weight decay", ge=0)
+    steps: int = _f(1500, "optimiser steps", ge=1)
+    warmup: int = _f(100, "linear warm-up steps before the cosine decay", ge=0)
+    batch_size: int = _f(64, "samples per optimiser step", ge=1)
+    eval_every: int = _f(100, "steps between validations (and checkpoints)", ge=1)
+    num_workers: int = _f(1, "Ray Train workers (data parallel)", ge=1)
+    use_gpu: bool = _f(False, "reserve a GPU per Ray Train worker")
+    seed: int = _f(0, "seed of the initialisation and the batch order")
 
 
 class RecoveryConfig(Section):
-    backend: str = "c2e_net"
-    model: str | None = None
-    lora: str | None = None
-    width: int = 32
-    correction_band: int | None = 4  # px around the mask where c2e_net may correct the transfer; None: anywhere
-    lr: float = 2e-3
-    steps: int = 300  # c2e_net starts at the classical transfer: 300 steps beat it on val, fit <= 10 min on 2 cores
-    batch_size: int = 16
-    crop: int = 128
-    lambda_cycle: float = 0.5
-    lambda_tag: float = 0.1
-    eval_every: int = 250
-    num_workers: int = 1
-    use_gpu: bool = False
-    seed: int = 0
-    lora_rank: int = 4
+    """C2E-S2SER, the recovery model (`sppe train recovery`)."""
+
+    backend: Literal["c2e_net", "c2e_diffusion"] = _f("c2e_net", "which C2E-S2SER backend `sppe train recovery` "
+                                                                 "fits: the compact network or the diffusion LoRA")
+    model: str | None = _f(None, "a fitted model folder to evaluate instead of the registry champion (a c2e_net "
+                                 "folder, or a LoRA folder when backend is c2e_diffusion)")
+    pipeline: str | None = _f(None, "c2e_diffusion: the inpainting pipeline it fine-tunes and runs (a local "
+                                    "folder or a cached hub id)")
+    width: int = _f(32, "c2e_net base channel width", ge=4)
+    correction_band: int | None = _f(4, "px around the mask where c2e_net may correct the transfer; null: "
+                                        "anywhere")
+    lr: float = _f(2e-3, "AdamW learning rate (c2e_net; the diffusion LoRA uses lr/20)", gt=0)
+    steps: int = _f(300, "optimiser steps: 300 beat the classical transfer on val and fit in <= 10 min on 2 "
+                         "cores", ge=1)
+    batch_size: int = _f(16, "crops per optimiser step", ge=1)
+    crop: int = _f(128, "training crop side around the private region", ge=32)
+    lambda_cycle: float = _f(0.5, "weight of the cycle (surrogate -> source) loss", ge=0)
+    lambda_tag: float = _f(0.1, "weight of the task-tag head's loss", ge=0)
+    eval_every: int = _f(250, "steps between validations (and checkpoints)", ge=1)
+    num_workers: int = _f(1, "Ray Train workers (data parallel)", ge=1)
+    use_gpu: bool = _f(False, "train on a GPU per Ray Train worker")
+    seed: int = _f(0, "seed of the initialisation, crops and batch order")
+    lora_rank: int = _f(4, "c2e_diffusion: LoRA rank", ge=1)
 
 
 class RayConfig(Section):
-    num_cpus: int | None = None
-    actor_cpus: float = 0.5
-    actors: int = 2
+    """Where the work runs."""
+
+    num_cpus: int | None = _f(None, "CPUs of a local Ray started by the job (null: all); ignored when joining a "
+                                    "cluster (RAY_ADDRESS)")
+    actor_cpus: float = _f(0.5, "CPUs reserved per evaluator actor", gt=0)
+    actors: int = _f(2, "most evaluator actors", ge=1)
 
 
 class TrackingConfig(Section):
-    uri: str | None = None
-    log_private_images: bool = False
+    """MLflow (its store is MLFLOW_TRACKING_URI, else SQLite under <home>/mlflow)."""
+
+    log_private_images: bool = _f(False, "also log image grids of private sources to MLflow (off: only the "
+                                         "public report goes there)")
 
 
 class ServeConfig(Section):
@@ -155,6 +206,7 @@ class ServeConfig(Section):
     batch_size: int = Field(16, ge=1, description="@serve.batch max_batch_size of editability and recovery")
     batch_wait_s: float = Field(0.0, ge=0, description="@serve.batch batch_wait_timeout_s; 0 adds no latency alone "
                                                         "and still batches what queued while a batch ran")
+    detector: str = Field("composite", description="privacy detector the gateway runs on uploads without a mask")
 
 
 class SPPEConfig(Section):
@@ -218,11 +270,15 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | tu
         dotted, raw = item.split("=", 1)
         _set_path(tree, dotted.strip(), yaml.safe_load(raw), "override")
     try:
-        return SPPEConfig.model_validate(tree)
+        cfg = SPPEConfig.model_validate(tree)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"invalid config at {where}: {first['msg']}") from exc
+    from sppe_ray.config_names import check_names  # the registries live above this module
+
+    check_names(cfg)
+    return cfg
 
 
 def _deep_merge(base: dict, extra: dict) -> None:

@@ -41,3 +41,7 @@ class BackendUnavailableError(SPPEError, RuntimeError):
 
 class ConfigError(SPPEError, ValueError):
     """A configuration value or override that cannot be applied."""
+
+
+class TrackingError(SPPEError):
+    """The MLflow tracking server or model registry could not answer (never read as "no model")."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sppe_ray.config import SPPEConfig, sppe_home
+from sppe_ray.errors import TrackingError
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +145,16 @@ def _metric_key(key: str) -> str:
     return "".join(c if (c.isalnum() or c in "_-. /") else "_" for c in key)
 
 
-def register_model(model_dir: Path, name: str, score: float, *, higher_is_better: bool = True,
-                   alias: str = CHAMPION, artifact_path: str = "model") -> tuple[str, bool]:
+def register_model(model_dir: Path, name: str, score: float | None, *, higher_is_better: bool = True,
+                   alias: str = CHAMPION, artifact_path: str = "model", scored_on: dict[str, str] | None = None
+                   ) -> tuple[str, bool]:
     """Log `model_dir` under the active run, register it as a new version of `name`, and move `alias`
-    to it only when `score` beats the current holder's tagged score. Returns (version, promoted)."""
+    to it only when its validation `score` beats the current holder's. Returns (version, promoted).
+
+    `scored_on` ({"benchmark_manifest_hash", "split"}) says what the score was measured on: a holder scored on
+    another benchmark or split is not comparable, so the new model takes the alias and the version records
+    which champion it replaced and why. A model without a validation score (`score=None`, e.g. a benchmark
+    without a val split) is registered but never promoted."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -159,14 +166,26 @@ def register_model(model_dir: Path, name: str, score: float, *, higher_is_better
     with contextlib.suppress(Exception):
         client.create_registered_model(name)
     source = f"{run.info.artifact_uri.rstrip('/')}/{artifact_path}"
-    mv = client.create_model_version(name, source=source, run_id=run.info.run_id,
-                                     tags={SCORE_TAG: repr(float(score))})
-    promoted = should_promote(current_champion_score(name, alias), score, higher_is_better)
+    scored_on = dict(scored_on or {})
+    holder = champion_record(name, alias)  # raises TrackingError when the registry cannot answer
+    comparable = holder is None or all(holder["tags"].get(k) == v for k, v in scored_on.items())
+    if score is None:
+        promoted, why = False, "no validation score: never promoted"
+    elif not comparable:
+        promoted, why = math.isfinite(score), (f"the holder v{holder['version']} was scored on another benchmark or "
+                                               f"split ({', '.join(f'{k}={holder['tags'].get(k)}' for k in scored_on)})")
+    else:
+        promoted = should_promote(None if holder is None else holder["score"], score, higher_is_better)
+        why = "first version" if holder is None else f"compared with v{holder['version']}"
+    tags = {**scored_on, "promotion": why}
+    if score is not None:
+        tags[SCORE_TAG] = repr(float(score))
+    mv = client.create_model_version(name, source=source, run_id=run.info.run_id, tags=tags)
     if promoted:
         client.set_registered_model_alias(name, alias, mv.version)
     mlflow.set_tags({f"registered.{name}": mv.version, f"promoted.{name}": str(promoted)})
-    log.info("registered %s v%s (score %.4f); %s", name, mv.version, score,
-             f"alias '{alias}' moved" if promoted else f"alias '{alias}' kept")
+    log.info("registered %s v%s (score %s); %s (%s)", name, mv.version, score,
+             f"alias '{alias}' moved" if promoted else f"alias '{alias}' kept", why)
     return str(mv.version), promoted
 
 
@@ -179,22 +198,33 @@ def should_promote(current: float | None, candidate: float, higher_is_better: bo
     return candidate > current if higher_is_better else candidate < current
 
 
-def current_champion_score(name: str, alias: str = CHAMPION) -> float | None:
+def champion_record(name: str, alias: str = CHAMPION) -> dict[str, Any] | None:
+    """{"version", "score", "tags"} of the version holding `alias`; None when there is none.
+
+    A registry that cannot answer raises TrackingError: that is never "no champion"."""
     from mlflow import MlflowClient
 
-    try:
-        mv = MlflowClient().get_model_version_by_alias(name, alias)
-    except Exception:
+    version = resolve_alias(name, alias)
+    if version is None:
         return None
+    try:
+        mv = MlflowClient().get_model_version(name, version)
+    except Exception as exc:
+        raise TrackingError(f"MLflow registry at {tracking_uri()} failed reading {name} v{version}: {exc}") from exc
     raw = (mv.tags or {}).get(SCORE_TAG)
-    return float(raw) if raw is not None else None
+    return {"version": str(version), "score": float(raw) if raw is not None else None, "tags": dict(mv.tags or {})}
+
+
+def current_champion_score(name: str, alias: str = CHAMPION) -> float | None:
+    record = champion_record(name, alias)
+    return None if record is None else record["score"]
 
 
 def resolve_alias(name: str, alias: str = CHAMPION) -> str | None:
     """The version of ``name`` that holds ``alias`` now; None when the model or the alias does not exist.
 
-    Any other failure (registry unreachable, broken store) is raised: it must never read as "no champion",
-    which would trigger a refit or serve nothing silently."""
+    Any other failure (registry unreachable, broken store) is a TrackingError: it must never read as
+    "no champion", which would trigger a refit or serve nothing silently."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -205,7 +235,9 @@ def resolve_alias(name: str, alias: str = CHAMPION) -> str | None:
         code = getattr(exc, "error_code", "")
         if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
             return None
-        raise
+        raise TrackingError(f"MLflow registry at {tracking_uri()} cannot resolve {name}@{alias}: {exc}") from exc
+    except Exception as exc:  # a store that cannot even be opened (bad URI, locked or corrupt database)
+        raise TrackingError(f"MLflow registry at {tracking_uri()} is unusable ({type(exc).__name__}: {exc})") from exc
 
 
 def download_version(name: str, version: str, dst: Path | None = None) -> Path:
@@ -236,11 +268,10 @@ def download_version(name: str, version: str, dst: Path | None = None) -> Path:
 
 
 def download_model(name: str, alias: str = CHAMPION, dst: Path | None = None) -> tuple[Path, str] | None:
-    """Fetch the folder of the version holding `alias`; None when there is no such model or alias."""
-    try:
-        version = resolve_alias(name, alias)
-    except Exception:
-        return None
+    """Fetch the folder of the version holding `alias`; None when there is no such model or alias.
+
+    A registry error is a TrackingError, never None (None would trigger a refit)."""
+    version = resolve_alias(name, alias)
     if version is None:
         return None
     return download_version(name, version, dst), version

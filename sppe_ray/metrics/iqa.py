@@ -15,44 +15,51 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sppe_ray.errors import BackendUnavailableError, ConfigError, ImageError
+from sppe_ray.errors import BackendUnavailableError, ImageError
 from sppe_ray.metrics import iqa_backends as be
+from sppe_ray.registry import Entry, Registry
 
 
-@dataclass(frozen=True)
-class MetricSpec:
-    kind: str  # "fr" | "nr"
-    lower_better: bool
-    backend: str  # "pyiqa" | "pyiqa_learned" | "brisque" | "skimage"
-    pyiqa_name: str | None = None
-    chunk: int = 1  # images per backend call: most pyiqa metrics run slower per pair in bigger CPU batches
+METRICS = Registry("IQA metric", "eval.iqa_metrics / eval.slow_iqa_metrics")
 
 
-SPECS: dict[str, MetricSpec] = {
-    "ssim_skimage": MetricSpec("fr", False, "skimage", chunk=64),
-    "psnr": MetricSpec("fr", False, "pyiqa"),
-    "ssim": MetricSpec("fr", False, "pyiqa"),
-    "ms_ssim": MetricSpec("fr", False, "pyiqa"),
-    "fsim": MetricSpec("fr", False, "pyiqa"),
-    "vif": MetricSpec("fr", False, "pyiqa"),
-    "gmsd": MetricSpec("fr", True, "pyiqa", chunk=8),
-    "vsi": MetricSpec("fr", False, "pyiqa"),
-    "nlpd": MetricSpec("fr", True, "pyiqa", chunk=8),
-    "mad": MetricSpec("fr", True, "pyiqa"),
-    "cw_ssim": MetricSpec("fr", False, "pyiqa", chunk=8),
-    "piqe": MetricSpec("nr", True, "pyiqa", chunk=8),
-    "niqe": MetricSpec("nr", True, "pyiqa"),
-    "brisque": MetricSpec("nr", True, "brisque", chunk=64),
-    "lpips": MetricSpec("fr", True, "pyiqa_learned"),
-    "dists": MetricSpec("fr", True, "pyiqa_learned"),
-    "stlpips": MetricSpec("fr", True, "pyiqa_learned"),
-    "topiq_fr": MetricSpec("fr", False, "pyiqa_learned"),
-    "afine": MetricSpec("fr", True, "pyiqa_learned", "afine_fr"),
-    "ahiq": MetricSpec("fr", False, "pyiqa_learned"),
-    "nima": MetricSpec("nr", False, "pyiqa_learned"),
-    "musiq": MetricSpec("nr", False, "pyiqa_learned"),
-    "maniqa": MetricSpec("nr", False, "pyiqa_learned"),
-}
+def _add(name: str, kind: str, lower_better: bool, backend: str, pyiqa_name: str | None = None,
+         chunk: int = 1) -> None:
+    """Register one metric. `lower_better` is the declared orientation (pyiqa's own value replaces it when the
+    metric is built); `chunk` is images per backend call (most pyiqa metrics run slower per pair in bigger CPU
+    batches); `backend`: pyiqa | pyiqa_learned (weights must be cached) | brisque | skimage."""
+    summary = {"fr": "full-reference", "nr": "no-reference"}[kind] + f" ({backend.replace('_', ' ')})"
+    METRICS.add(name, lambda: create_metric(name), summary, lower_better=lower_better, task=kind,
+                needs_weights=backend == "pyiqa_learned",
+                options={"backend": backend, "pyiqa_name": pyiqa_name, "chunk": chunk})
+
+
+for _args in (
+    ("ssim_skimage", "fr", False, "skimage", None, 64),
+    ("psnr", "fr", False, "pyiqa"),
+    ("ssim", "fr", False, "pyiqa"),
+    ("ms_ssim", "fr", False, "pyiqa"),
+    ("fsim", "fr", False, "pyiqa"),
+    ("vif", "fr", False, "pyiqa"),
+    ("gmsd", "fr", True, "pyiqa", None, 8),
+    ("vsi", "fr", False, "pyiqa"),
+    ("nlpd", "fr", True, "pyiqa", None, 8),
+    ("mad", "fr", True, "pyiqa"),
+    ("cw_ssim", "fr", False, "pyiqa", None, 8),
+    ("piqe", "nr", True, "pyiqa", None, 8),
+    ("niqe", "nr", True, "pyiqa"),
+    ("brisque", "nr", True, "brisque", None, 64),
+    ("lpips", "fr", True, "pyiqa_learned"),
+    ("dists", "fr", True, "pyiqa_learned"),
+    ("stlpips", "fr", True, "pyiqa_learned"),
+    ("topiq_fr", "fr", False, "pyiqa_learned"),
+    ("afine", "fr", True, "pyiqa_learned", "afine_fr"),
+    ("ahiq", "fr", False, "pyiqa_learned"),
+    ("nima", "nr", False, "pyiqa_learned"),
+    ("musiq", "nr", False, "pyiqa_learned"),
+    ("maniqa", "nr", False, "pyiqa_learned"),
+):
+    _add(*_args)
 
 _CACHE: dict[str, Metric] = {}
 _FAILED: dict[str, str] = {}
@@ -117,32 +124,35 @@ class _torch_threads:  # noqa: N801 - used as a context manager, reads like one
             sys.modules["torch"].set_num_threads(self.old)
 
 
-def _build(name: str, spec: MetricSpec) -> Metric:
-    if spec.backend == "skimage":
+def _build(entry: Entry) -> Metric:
+    backend, lower_better = entry.options["backend"], bool(entry.lower_better)
+    if backend == "skimage":
         fn = be.build_skimage_ssim()
-    elif spec.backend == "brisque":
+    elif backend == "brisque":
         fn = be.build_brisque()
     else:
-        if spec.backend == "pyiqa_learned":
-            reason = be.learned_weights_reason(spec.pyiqa_name or name)
+        name = entry.options["pyiqa_name"] or entry.name
+        if backend == "pyiqa_learned":
+            reason = be.learned_weights_reason(name)
             if reason:
-                raise BackendUnavailableError(f"{name}: {reason}; place the file there or drop {name} "
+                raise BackendUnavailableError(f"{entry.name}: {reason}; place the file there or drop {entry.name} "
                                               "from eval.iqa_metrics.")
-        fn = be.build_pyiqa(name, spec.kind, spec.pyiqa_name)
-    return Metric(name=name, lower_better=spec.lower_better, kind=spec.kind, fn=fn, chunk=spec.chunk)
+        fn = be.build_pyiqa(entry.name, str(entry.task), entry.options["pyiqa_name"])
+        lower_better = fn.lower_better  # the library's own orientation wins over our declaration
+    return Metric(name=entry.name, lower_better=lower_better, kind=str(entry.task), fn=fn,
+                  chunk=entry.options["chunk"])
 
 
 def create_metric(name: str) -> Metric:
     """The cached Metric for ``name``; BackendUnavailableError (with the reason) when it cannot run here."""
-    if name not in SPECS:
-        raise ConfigError(f"unknown IQA metric {name!r}; known: {', '.join(SPECS)}.")
+    entry = METRICS.entry(name)
     with _LOCK:
         if name in _CACHE:
             return _CACHE[name]
         if name in _FAILED:
             raise BackendUnavailableError(_FAILED[name])
         try:
-            _CACHE[name] = _build(name, SPECS[name])
+            _CACHE[name] = _build(entry)
         except BackendUnavailableError as exc:
             _FAILED[name] = str(exc)
             raise
@@ -152,7 +162,7 @@ def create_metric(name: str) -> Metric:
 def available_metrics(names: list[str] | None = None) -> dict[str, str | None]:
     """{name: None if usable here else the reason}; builds (and caches) each metric once to find out."""
     result: dict[str, str | None] = {}
-    for name in names or list(SPECS):
+    for name in names or METRICS.names():
         try:
             create_metric(name)
             result[name] = None

@@ -158,6 +158,7 @@ def build_pyiqa(name: str, kind: str, pyiqa_name: str | None = None) -> BatchFn:
             out = metric(_to_tensor(imgs)) if kind == "nr" else metric(_to_tensor(imgs), _to_tensor(refs))
         return np.asarray(out.detach().cpu().numpy(), dtype=np.float64).reshape(len(imgs))
 
+    score.lower_better = bool(metric.lower_better)  # type: ignore[attr-defined]  # pyiqa says, per metric
     return score
 
 

@@ -46,7 +46,7 @@ class SampleFactory:
 
         self.cfg = cfg
         ed = cfg.editor
-        self.editor = create_editor(ed.name, model=ed.model, url=ed.url, steps=ed.steps, guidance=ed.guidance,
+        self.editor = create_editor(ed.name, model=ed.model, url=ed.url, steps=ed.inference_steps, guidance=ed.guidance,
                                     image_guidance=ed.image_guidance, timeout_s=ed.timeout_s,
                                     retries=ed.retries, audit_log=ed.audit_log)
         embed_kw = {"model": cfg.embed.model} if cfg.embed.image == "clip" else {}
@@ -70,7 +70,7 @@ class SampleFactory:
         if self._detector is None:
             from sppe_ray.privacy.detectors import create_detector
 
-            self._detector = create_detector("composite")
+            self._detector = create_detector(self.cfg.build.detector)
         return self._detector
 
     def _synthetic_scene(self, task: SceneTask) -> Scene:

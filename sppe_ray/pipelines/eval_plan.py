@@ -12,13 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sppe_ray.config import SPPEConfig
+from sppe_ray.config_names import C2E_METHOD, C2E_MODEL, DIFFUSION_MODEL, ERMA_MODEL
 
 log = logging.getLogger(__name__)
 
-ERMA_MODEL = "sppe-erma"
-C2E_MODEL = "sppe-c2e-s2ser"
-#: Result-method name of the learned recoverer (the registry holds it as the `c2e_net` backend).
-C2E_METHOD = "c2e_s2ser"
 PRIVACY_METHOD = "surrogate"
 #: Category kinds whose recovered output is checked for identity (face descriptor) or text (OCR).
 FACE_KINDS = frozenset({"face"})
@@ -47,6 +44,12 @@ class EvalPlan:
     privacy_checks: bool = True
     skipped: dict[str, str] = field(default_factory=dict)
     ocr_detail: str = "fast"
+    embed_model: str | None = None  # clip weights of embed.image (the actors build the same embedder)
+    models: dict[str, str] = field(default_factory=dict)  # registered name -> version (or folder) evaluated
+
+    def embedder_kwargs(self, name: str) -> dict[str, Any]:
+        """The settings the actors build embedder `name` with (the same the plan checked)."""
+        return {"model": self.embed_model} if name == "clip" and self.embed_model else {}
 
     @property
     def editability_methods(self) -> list[str]:
@@ -64,7 +67,8 @@ class EvalPlan:
 
     def describe(self) -> dict[str, Any]:
         return {"editability": self.editability_methods, "recovery": self.recovery_methods,
-                "skipped": dict(self.skipped)}
+                "skipped": dict(self.skipped), "models": dict(self.models), "ocr_detail": self.ocr_detail,
+                "recovery_embedder": self.recovery_embedder}
 
 
 def _iqa_methods(names: list[str], skipped: dict[str, str]) -> list[IQAMethod]:
@@ -76,12 +80,12 @@ def _iqa_methods(names: list[str], skipped: dict[str, str]) -> list[IQAMethod]:
         return []
     # Only the requested metrics and the learned ones (reported as skipped when their weights are absent):
     # building every pyiqa metric just to list it costs tens of seconds.
-    learned = [n for n, spec in iqa.SPECS.items() if spec.backend == "pyiqa_learned"]
-    available = iqa.available_metrics([n for n in dict.fromkeys([*names, *learned]) if n in iqa.SPECS])
+    learned = [n for n in iqa.METRICS.names() if iqa.METRICS.entry(n).needs_weights]
+    available = iqa.available_metrics(list(dict.fromkeys([*names, *learned])))
     out = []
     for name in dict.fromkeys(names):
         method = f"pyiqa:{name}"
-        reason = available.get(name, f"unknown metric {name!r}")
+        reason = available[name]  # names were checked against the registry when the config loaded
         if reason is not None:
             skipped[method] = reason
             continue
@@ -98,22 +102,35 @@ def _iqa_methods(names: list[str], skipped: dict[str, str]) -> list[IQAMethod]:
     return out
 
 
-def _registry_folder(name: str) -> tuple[str | None, str | None]:
-    """(folder, None) for a registered champion, else (None, reason)."""
-    try:
-        from sppe_ray import tracking
+def _registry_folder(name: str, models: dict[str, str]) -> tuple[str | None, str | None]:
+    """(folder, None) for a registered champion (its version noted in `models`), else (None, reason).
 
-        found = tracking.download_model(name)
-    except Exception as exc:  # an unreachable registry must not stop the baselines
-        return None, f"registry unavailable ({type(exc).__name__}: {exc})"
+    A registry that cannot answer raises TrackingError: the evaluation stops in one line instead of reporting
+    the learned methods as skipped, which would read as "no model"."""
+    from sppe_ray import tracking
+
+    found = tracking.download_model(name)
     if found is None:
-        return None, "no champion registered"
+        return None, f"no champion of {name} registered"
+    models[name] = found[1]
     return str(found[0]), None
+
+
+def _learned_folder(cfg: SPPEConfig, backend: str, registered: str, models: dict[str, str],
+                    use_registry: bool) -> tuple[str | None, str | None]:
+    """recovery.model when it is a folder of this backend, else the registry champion."""
+    if cfg.recovery.model and cfg.recovery.backend == backend:
+        models[registered] = f"folder:{cfg.recovery.model}"
+        return cfg.recovery.model, None
+    if not use_registry:
+        return None, "registry not consulted"
+    return _registry_folder(registered, models)
 
 
 def make_plan(cfg: SPPEConfig, *, use_registry: bool = True) -> EvalPlan:
     """Resolve the configured methods against what this machine and the MLflow registry can provide."""
     skipped: dict[str, str] = {}
+    models: dict[str, str] = {}
     names = list(cfg.eval.iqa_metrics) + (list(cfg.eval.slow_iqa_metrics) if cfg.eval.include_slow else [])
     for slow in cfg.eval.slow_iqa_metrics:
         if not cfg.eval.include_slow:
@@ -121,23 +138,32 @@ def make_plan(cfg: SPPEConfig, *, use_registry: bool = True) -> EvalPlan:
     iqa = _iqa_methods(names, skipped)
     embedders = tuple(e for e in dict.fromkeys(["classic", cfg.embed.image]) if _embedder_ok(e, cfg, skipped))
     # ERMA comes only from the registry: `erma.model` names the CLIP encoder location, not a fitted head.
-    erma_dir, reason = _registry_folder(ERMA_MODEL) if use_registry else (None, "registry not consulted")
+    erma_dir, reason = _registry_folder(ERMA_MODEL, models) if use_registry else (None, "registry not consulted")
     if reason:
         skipped["erma"] = reason
     recovery: list[tuple[str, str, dict]] = []
-    for name in cfg.eval.recovery_methods:
-        if name in ("c2e_net", C2E_METHOD):
-            continue  # the learned recoverer is added below from the registry / recovery.model
-        recovery.append((name, name, {}))
-    c2e_dir = cfg.recovery.model
-    if c2e_dir is None:
-        c2e_dir, reason = _registry_folder(C2E_MODEL) if use_registry else (None, "registry not consulted")
+    for name in dict.fromkeys(cfg.eval.recovery_methods):
+        if name == C2E_METHOD:
+            folder, reason = _learned_folder(cfg, "c2e_net", C2E_MODEL, models, use_registry)
+            kwargs = {"model": folder, "device": "cpu"}
+            backend = "c2e_net"
+        elif name == "c2e_diffusion":
+            folder, reason = _learned_folder(cfg, "c2e_diffusion", DIFFUSION_MODEL, models, use_registry)
+            if folder and not cfg.recovery.pipeline:
+                folder, reason = None, "c2e_diffusion needs recovery.pipeline (the inpainting pipeline)"
+            kwargs = {"model": cfg.recovery.pipeline, "lora": folder}  # device: CUDA when present
+            backend = "c2e_diffusion"
+        else:
+            recovery.append((name, name, {}))
+            continue
         if reason:
-            skipped[C2E_METHOD] = reason
-    if c2e_dir:
-        recovery.append((C2E_METHOD, "c2e_net", {"model": c2e_dir, "device": "cpu"}))
-    return EvalPlan(tuple(iqa), embedders, erma_dir, tuple(recovery), cfg.embed.image, True, skipped,
-                    cfg.eval.ocr_detail)
+            skipped[name] = reason
+        else:
+            recovery.append((name, backend, kwargs))
+    # The recovery metrics' embedder is embed.image; when it cannot load here they use classic, said in the plan.
+    rec_embedder = cfg.embed.image if cfg.embed.image in embedders else "classic"
+    return EvalPlan(tuple(iqa), embedders, erma_dir, tuple(recovery), rec_embedder, True, skipped,
+                    cfg.eval.ocr_detail, cfg.embed.model, models)
 
 
 def _embedder_ok(name: str, cfg: SPPEConfig, skipped: dict[str, str]) -> bool:

@@ -115,7 +115,8 @@ def build_app(args: dict[str, Any] | None = None):
     scaling, gpus = autoscaling(args.get("autoscaling")), _gpus()
     batching = {"batch_size": serve_cfg.batch_size, "batch_wait_s": serve_cfg.batch_wait_s}
     protector = _versioned(Protector.options(**_options("Protector", serve_cfg, scaling, gpus)),
-                           store, serve_cfg.work_side).bind(store, serve_cfg.work_side)
+                           store, serve_cfg.work_side, serve_cfg.detector).bind(store, serve_cfg.work_side,
+                                                                                serve_cfg.detector)
     editability = _versioned(Editability.options(
         **_options("Editability", serve_cfg, scaling, gpus),
         user_config={"name": ERMA_MODEL, "version": versions[ERMA_MODEL], **batching}), store).bind(store)

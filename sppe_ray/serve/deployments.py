@@ -17,14 +17,12 @@ from typing import Any
 import numpy as np
 from ray import serve
 
+from sppe_ray.config_names import C2E_METHOD, C2E_MODEL, ERMA_MODEL, SERVE_BASELINES
 from sppe_ray.errors import BackendUnavailableError, ConfigError
 
 log = logging.getLogger("sppe_ray.serve")
 
-ERMA_MODEL = "sppe-erma"
-C2E_MODEL = "sppe-c2e-s2ser"
-C2E_METHOD = "c2e_s2ser"
-BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
+BASELINES = SERVE_BASELINES
 DEFAULT_BATCH = 16
 DEFAULT_WAIT_S = 0.0
 

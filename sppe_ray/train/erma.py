@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 
 from sppe_ray.config import ERMAConfig, sppe_home
+from sppe_ray.config_names import ERMA_MODEL
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.models.erma.features import code_index
 from sppe_ray.models.erma.predictor import LEGACY_FACE_DETECTOR, ERMAPredictor, make_extractor
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME = "sppe-erma"
+MODEL_NAME = ERMA_MODEL
 EXPERIMENT = "erma"
 FEATURE_VERSION = 2  # 2: the detector-agreement block (`detect`) joined the cache
 _READ_COLUMNS = ["sample_id", "split", "instruction_code", "source", "surrogate", "mask", "editability"]
@@ -349,8 +350,8 @@ def fit_erma(
         tracking.log_metrics({k: v for k, v in out.items() if k not in ("run_id", "checkpoint", "model_dir")})
         if register:
             out["version"], out["promoted"] = tracking.register_model(
-                model_dir, MODEL_NAME, score=state.best_score
-            )
+                model_dir, MODEL_NAME, score=state.best_score,
+                scored_on={"benchmark_manifest_hash": manifest_hash(benchmark_dir), "split": "val"})
         else:
             import mlflow
 

@@ -44,8 +44,6 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
     from sppe_ray.shards import manifest_hash, read_benchmark
     from sppe_ray.train import recovery_diffusion as rd
 
-    if cfg.backend not in ("c2e_net", "c2e_diffusion"):
-        raise ValueError(f"recovery.backend must be c2e_net or c2e_diffusion to train, got {cfg.backend!r}")
     diffusion = cfg.backend == "c2e_diffusion"
     score_key, order = (rd.SCORE, "min") if diffusion else (SCORE, "max")
     name = rd.REGISTERED_NAME if diffusion else REGISTERED_NAME
@@ -54,8 +52,10 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
     val_table = read_benchmark(benchmark_dir, "val", columns=COLUMNS)
     if train_table.num_rows == 0:
         raise BenchmarkError(f"benchmark {benchmark_dir} has no train rows to fit recovery on")
-    if val_table.num_rows == 0:  # tiny benchmarks: validate on a slice of train rather than not at all
-        log.warning("no val rows in %s: validating on the first train rows", benchmark_dir)
+    has_val = val_table.num_rows > 0
+    if not has_val:  # tiny benchmarks: select on a slice of train, but never call that a validation score
+        log.warning("no val rows in %s: selecting on the first train rows; the model will not be promoted",
+                    benchmark_dir)
         val_table = train_table.slice(0, max_val)
     val_table = val_table.slice(0, max_val)
 
@@ -96,11 +96,14 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
             shutil.copytree(Path(d) / "model", model_dir, dirs_exist_ok=True)
         score = float(best_metrics[score_key])
         tracking.log_metrics({"best_" + score_key: score, "fit_seconds": time.time() - started})
-        version, promoted = (tracking.register_model(model_dir, name, score=score, higher_is_better=not diffusion)
+        scored_on = {"benchmark_manifest_hash": manifest_hash(benchmark_dir), "split": "val" if has_val else "train"}
+        version, promoted = (tracking.register_model(model_dir, name, score=score if has_val else None,
+                                                     higher_is_better=not diffusion, scored_on=scored_on)
                              if register else (None, False))
     final = result.metrics or {}
     return {
         "run_id": run.info.run_id, "model_dir": str(model_dir), score_key: score, "score": score, "version": version,
+        "scored_on": "val" if has_val else "train (no val split: not promoted)",
         "registered_name": name if register else None,
         "promoted": promoted, "best_checkpoint": best_ckpt.path, "checkpoint": result.checkpoint.path,
         "best_step": int(best_metrics.get("step", -1)), "start_step": int(final.get("start_step", 0)),

@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from sppe_ray.config import RecoveryConfig
+from sppe_ray.config_names import DIFFUSION_MODEL
 
 SCORE = "val_denoise_loss"
-REGISTERED_NAME = "sppe-c2e-s2ser-diffusion"
+REGISTERED_NAME = DIFFUSION_MODEL
 
 
 def diffusion_loop(config: dict[str, Any]) -> None:
@@ -31,8 +32,8 @@ def diffusion_loop(config: dict[str, Any]) -> None:
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     torch.set_num_threads(int(config.get("threads", 1)))
     device = rtt.get_device() if cfg.use_gpu else torch.device("cpu")
-    pipe = load_pipeline(cfg.model, str(device))
-    lora = DiffusionLoRA(pipe, rank=cfg.lora_rank, lr=cfg.lr, lambda_cycle=cfg.lambda_cycle,
+    pipe = load_pipeline(cfg.pipeline, str(device))
+    lora = DiffusionLoRA(pipe, rank=cfg.lora_rank, lr=cfg.lr / 20, lambda_cycle=cfg.lambda_cycle,
                          lambda_tag=cfg.lambda_tag, seed=cfg.seed + rank)
     step = start_step = 0
     state = resume_state(config, device)

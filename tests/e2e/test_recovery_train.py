@@ -90,7 +90,7 @@ def test_fit_diffusion_lora_on_a_tiny_pipeline(ray_local, sppe_home, benchmark, 
     from sppe_ray.train.recovery_diffusion import REGISTERED_NAME, SCORE
 
     pipe_dir = build_tiny_inpaint_pipeline(tmp_path / "tiny")
-    cfg = _cfg(backend="c2e_diffusion", model=str(pipe_dir), steps=2, eval_every=2, batch_size=4, lora_rank=2,
+    cfg = _cfg(backend="c2e_diffusion", pipeline=str(pipe_dir), steps=2, eval_every=2, batch_size=4, lora_rank=2,
                lr=1e-3)
     out = fit_recovery(benchmark, cfg, sppe_home, max_val=4)
     assert out["registered_name"] == REGISTERED_NAME and out["version"] == "1" and out["promoted"] is True

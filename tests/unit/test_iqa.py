@@ -9,7 +9,7 @@ import skimage.data
 
 from sppe_ray.errors import BackendUnavailableError, ConfigError, ImageError
 from sppe_ray.metrics import iqa_backends
-from sppe_ray.metrics.iqa import SPECS, available_metrics, create_metric
+from sppe_ray.metrics.iqa import METRICS, available_metrics, create_metric
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_registry_and_availability():
     with pytest.raises(ConfigError):
         create_metric("not_a_metric")
     assert create_metric("gmsd") is create_metric("gmsd")  # built once per process
-    assert {s.kind for s in SPECS.values()} == {"fr", "nr"}
+    assert {METRICS.entry(n).task for n in METRICS} == {"fr", "nr"}
 
 
 @pytest.mark.parametrize("name", ["ssim_skimage", "ssim", "psnr", "gmsd", "fsim", "ms_ssim"])

@@ -34,9 +34,9 @@ def test_grid_layout_prompt_and_tokenizer():
 
 
 def test_missing_pipeline_names_the_setting(tmp_path):
-    with pytest.raises(BackendUnavailableError, match="recovery.model"):
+    with pytest.raises(BackendUnavailableError, match="recovery.pipeline"):
         load_pipeline(None)
-    with pytest.raises(BackendUnavailableError, match="recovery.model"):
+    with pytest.raises(BackendUnavailableError, match="recovery.pipeline"):
         create_recoverer("c2e_diffusion", model=str(tmp_path / "nothing-here"), device="cpu")
 
 

@@ -13,10 +13,23 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from sppe_ray.errors import ImageError
+from sppe_ray.registry import Registry
 from sppe_ray.taxonomy import TASK_TAGS, normalize_code
 
-#: Recoverer names accepted by `create_recoverer`, in the order reports list them.
-RECOVERERS: tuple[str, ...] = ("edited_surrogate", "paste_back", "local_transfer", "c2e_net", "c2e_diffusion")
+#: Recoverers by name, in the order reports list them; backends import lazily (the baselines need no torch).
+RECOVERERS = Registry("recovery method", "eval.recovery_methods / serve.recovery_method")
+RECOVERERS.add("edited_surrogate", "sppe_ray.models.recovery.baselines:EditedSurrogate",
+               "the edited surrogate as is (the private region stays replaced)")
+RECOVERERS.add("paste_back", "sppe_ray.models.recovery.baselines:PasteBack",
+               "the edited surrogate with the source pasted back inside the mask")
+RECOVERERS.add("local_transfer", "sppe_ray.models.recovery.baselines:LocalTransfer",
+               "the edit's change outside and its colour/lighting shift inside the mask carried onto the source")
+RECOVERERS.add("c2e_net", "sppe_ray.models.recovery.c2e_net:C2ENetRecoverer.from_setting",
+               "C2E-S2SER compact network (registry sppe-c2e-s2ser or recovery.model)", needs_weights=True,
+               gpu="optional")
+RECOVERERS.add("c2e_diffusion", "sppe_ray.models.recovery.diffusion:C2EDiffusionRecoverer.from_setting",
+               "C2E-S2SER diffusion backend: an inpainting pipeline (recovery.pipeline) + a fitted LoRA",
+               needs_weights=True, gpu="optional")
 #: Index of each task tag in the 3-way tag head (ADD_REMOVE / EDIT / STYLE).
 TAG_INDEX: dict[str, int] = {tag: i for i, tag in enumerate(TASK_TAGS)}
 
@@ -82,25 +95,5 @@ def check_batch_lengths(*columns: Sequence[Any]) -> int:
 
 
 def create_recoverer(name: str, **kwargs: Any) -> Recoverer:
-    """Build a recoverer by name; backends are imported lazily so the baselines need no torch/diffusers."""
-    if name == "edited_surrogate":
-        from sppe_ray.models.recovery.baselines import EditedSurrogate
-
-        return EditedSurrogate(**kwargs)
-    if name == "paste_back":
-        from sppe_ray.models.recovery.baselines import PasteBack
-
-        return PasteBack(**kwargs)
-    if name == "local_transfer":
-        from sppe_ray.models.recovery.baselines import LocalTransfer
-
-        return LocalTransfer(**kwargs)
-    if name == "c2e_net":
-        from sppe_ray.models.recovery.c2e_net import C2ENetRecoverer
-
-        return C2ENetRecoverer.from_setting(**kwargs)
-    if name == "c2e_diffusion":
-        from sppe_ray.models.recovery.diffusion import C2EDiffusionRecoverer
-
-        return C2EDiffusionRecoverer.from_setting(**kwargs)
-    raise ValueError(f"unknown recoverer {name!r}; expected one of {', '.join(RECOVERERS)}")
+    """Build a recoverer by name; an unknown name is a ConfigError listing the choices."""
+    return RECOVERERS.create(name, **kwargs)

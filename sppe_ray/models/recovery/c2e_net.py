@@ -44,11 +44,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sppe_ray.config_names import C2E_MODEL
 from sppe_ray.errors import BackendUnavailableError
 from sppe_ray.models.recovery.base import check_batch_lengths, check_inputs
 from sppe_ray.models.recovery.baselines import LocalTransfer
 
-REGISTERED_NAME = "sppe-c2e-s2ser"
+REGISTERED_NAME = C2E_MODEL
 WEIGHTS_FILE = "c2e_net.pt"
 META_FILE = "c2e_net.json"
 IN_CHANNELS = 16

@@ -54,7 +54,7 @@ def target_mask(n: int, panel: int, device: Any = "cpu") -> torch.Tensor:
 def load_pipeline(model: str | Path | None, device: str = "cpu", dtype: torch.dtype = torch.float32) -> Any:
     """StableDiffusionInpaintPipeline from a local folder / cached id; BackendUnavailableError when missing."""
     if not model:
-        raise BackendUnavailableError("c2e_diffusion needs an inpainting pipeline: set recovery.model to a local "
+        raise BackendUnavailableError("c2e_diffusion needs an inpainting pipeline: set recovery.pipeline to a local "
                                       "folder or a cached hub id")
     from diffusers import StableDiffusionInpaintPipeline
 
@@ -64,7 +64,7 @@ def load_pipeline(model: str | Path | None, device: str = "cpu", dtype: torch.dt
             str(model), local_files_only=True, safety_checker=None, requires_safety_checker=False, **extra)
     except (OSError, ValueError) as exc:
         raise BackendUnavailableError(
-            f"cannot load the inpainting pipeline {model!r} offline ({type(exc).__name__}): set recovery.model to "
+            f"cannot load the inpainting pipeline {model!r} offline ({type(exc).__name__}): set recovery.pipeline to "
             "a local pipeline folder or a hub id already in the cache") from None
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
@@ -180,7 +180,7 @@ class C2EDiffusionRecoverer:
     @classmethod
     def from_setting(cls, model: str | Path | None = None, lora: str | Path | None = None, device: str | None = None,
                      **kwargs: Any) -> C2EDiffusionRecoverer:
-        """`model` = recovery.model (pipeline folder or cached id); `lora` = a folder written by DiffusionLoRA."""
+        """`model` = recovery.pipeline (pipeline folder or cached id); `lora` = a folder written by DiffusionLoRA."""
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.float16 if device.startswith("cuda") else torch.float32
         pipe = load_pipeline(model, device, dtype)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from sppe_ray.privacy.region import Region
+from sppe_ray.registry import Registry
 from sppe_ray.privacy.surrogates.classic import blur, fill, inpaint, pixelate
 from sppe_ray.privacy.surrogates.codes import code_fake
 from sppe_ray.privacy.surrogates.documents import document_fake
@@ -16,22 +15,24 @@ from sppe_ray.privacy.surrogates.masking import break_ties, composite, validate
 from sppe_ray.privacy.surrogates.strokes import handwriting_synth, signature_synth
 from sppe_ray.privacy.surrogates.text import plate_fake, text_rerender
 
-Strategy = Callable[[np.ndarray, Region, np.random.Generator], np.ndarray]
-
-STRATEGIES: dict[str, Strategy] = {
-    "face_swap": face_swap,
-    "text_rerender": text_rerender,
-    "document_fake": document_fake,
-    "plate_fake": plate_fake,
-    "handwriting_synth": handwriting_synth,
-    "signature_synth": signature_synth,
-    "fingerprint_synth": fingerprint_synth,
-    "code_fake": code_fake,
-    "blur": blur,
-    "pixelate": pixelate,
-    "fill": fill,
-    "inpaint": inpaint,
-}
+STRATEGIES = Registry("surrogate strategy", "build.strategies / serve.strategies")
+for _name, _fn, _summary in (
+    ("face_swap", face_swap, "a synthetic face of another identity, fitted to the face's pose and light"),
+    ("text_rerender", text_rerender, "the same layout re-rendered with fake text"),
+    ("document_fake", document_fake, "a fake document or card of the same kind and layout"),
+    ("plate_fake", plate_fake, "a licence plate with fake characters"),
+    ("handwriting_synth", handwriting_synth, "synthetic handwriting strokes"),
+    ("signature_synth", signature_synth, "a synthetic signature"),
+    ("fingerprint_synth", fingerprint_synth, "a synthetic ridge pattern"),
+    ("code_fake", code_fake, "a QR code or barcode of other content"),
+    ("blur", blur, "strong Gaussian blur of the region"),
+    ("pixelate", pixelate, "coarse pixelation of the region"),
+    ("fill", fill, "a solid fill of the region"),
+    ("inpaint", inpaint, "the region inpainted from its surroundings"),
+):
+    STRATEGIES.add(_name, _fn, _summary)
+#: Not a strategy of its own: each category's registered default (taxonomy `surrogate`).
+DEFAULT_STRATEGY = "default"
 
 # Strategies that put new content in place of the old (the rest only hide it). All strategies still get
 # the no-verbatim-pixel guarantee; the distinction is reported in provenance and used by the checks.
@@ -43,12 +44,9 @@ def make_surrogate(image: np.ndarray, region: Region, strategy: str,
                    rng: np.random.Generator | int | None = None) -> np.ndarray:
     """A new image: `strategy`'s content inside region.mask, the source bit-exact outside it, and no
     masked pixel equal to its source pixel. ValueError (ImageError) for a bad image or mask, or an
-    unknown strategy."""
+    unknown strategy (ConfigError)."""
     validate(image, region)
-    try:
-        fn = STRATEGIES[strategy]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown surrogate strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}") from None
+    fn = STRATEGIES.entry(strategy).load()
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     generated = fn(image, region, gen)
     return break_ties(image, composite(image, generated, region.mask), region.mask)
