@@ -1,58 +1,15 @@
-"""Fit ERMA and register `sppe-erma`: `python jobs/train_erma.py` or
-`ray job submit --working-dir . -- python jobs/train_erma.py --benchmark PATH [--set erma.steps=300]`.
+"""ERMA fitting job: `ray job submit --working-dir . -- python jobs/train_erma.py [options]`.
 
-Thin on purpose: parse, load the layered config, start or join Ray, call `sppe_ray.train.erma`. `--ablations`
-also fits the no-relation / no-instruction / no-mask variants (logged to MLflow, never registered).
-Prints the result as one JSON line last; expected errors print one line and exit with code 2.
+The same command as `sppe train erma` (see `python jobs/train_erma.py --help`): --resume-from, --no-register,
+--ablations.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
-import logging
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a fresh checkout
 
-from sppe_ray.config import load_config  # noqa: E402
-from sppe_ray.errors import SPPEError  # noqa: E402
-from sppe_ray.job_args import training_benchmark, training_parser  # noqa: E402
-
-
-def parse(argv: list[str] | None = None) -> argparse.Namespace:
-    p = training_parser(__doc__.splitlines()[0])
-    p.add_argument("--ablations", action="store_true", help="also fit and log the three ablations")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    args = parse(argv)
-    try:
-        from sppe_ray.runtime import init_ray
-        from sppe_ray.train.erma import fit_erma, run_ablations
-
-        cfg = load_config(args.config, args.overrides)
-        benchmark = training_benchmark(args, cfg)  # a missing benchmark fails in one line, before Ray starts
-        init_ray(cfg.ray.num_cpus)
-        result: dict = fit_erma(
-            benchmark, cfg.erma, register=not args.no_register, resume_from=args.resume_from
-        )
-        if args.ablations:
-            result = {
-                "fit": result,
-                "ablations": run_ablations(
-                    benchmark, cfg.erma, names=("no_relation", "no_instruction", "no_mask")
-                ),
-            }
-    except SPPEError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(result, default=str, sort_keys=True))
-    return 0
-
+from sppe_ray.cli import run_job  # noqa: E402
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_job("train erma"))

@@ -1,12 +1,19 @@
-"""The `sppe` command. Thin: parse, load config, call the library; every SPPEError becomes one line + exit 2."""
+"""The `sppe` command and the `jobs/*.py` scripts: one implementation.
+
+Every job script is `run_job("<command>")`, so `sppe eval` and `ray job submit -- python jobs/eval.py` take the
+same flags and do the same thing. Expected errors (SPPEError, including a wrong name in a config) print one
+line and exit with code 2, before Ray starts where they can.
+"""
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
 import json
+import logging
 import os
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,12 +23,24 @@ from sppe_ray import __version__
 from sppe_ray.config import SPPEConfig, load_config, sppe_home
 from sppe_ray.errors import SPPEError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+HELP = """sppe-ray: benchmark, train, evaluate and serve surrogate-based privacy-preserving image editing.
+
+Start with `sppe eval` (builds sppe-mini and fits the models when they are missing, then evaluates every
+method). Commands that read the configuration take --config FILE.yaml and repeated --set section.key=value;
+`sppe config --explain` lists every key and `sppe list` every registered name. Home: $SPPE_HOME (default
+./.sppe)."""
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=HELP, rich_markup_mode=None)
 train_app = typer.Typer(no_args_is_help=True, help="Fit a model with Ray Train and register it in MLflow.")
 app.add_typer(train_app, name="train")
 
 ConfigOpt = Annotated[str | None, typer.Option("--config", "-c", help="YAML config file")]
 SetOpt = Annotated[list[str] | None, typer.Option("--set", "-s", help="override section.key=value (repeat)")]
+BenchmarkOpt = Annotated[Path | None, typer.Option(help="benchmark folder (default: eval.benchmark, else "
+                                                        "<home>/benchmarks/<build.name>)")]
+ResumeOpt = Annotated[Path | None, typer.Option(help="checkpoint folder of an earlier fit to continue")]
+NoRegisterOpt = Annotated[bool, typer.Option("--no-register", help="log the model to MLflow but do not "
+                                                                   "register it")]
 
 
 def _fail_cleanly(fn):
@@ -36,6 +55,22 @@ def _fail_cleanly(fn):
             raise typer.Exit(2) from None
 
     return wrapper
+
+
+@app.callback()
+def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug logging")] = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(message)s")
+
+
+def run_job(command: str, argv: list[str] | None = None) -> int:
+    """Run one `sppe` command as a job script does (`jobs/eval.py` is `run_job("eval")`); returns the exit code."""
+    args = [*command.split(), *(sys.argv[1:] if argv is None else argv)]
+    try:
+        app(args, prog_name=f"jobs/{command.replace(' ', '_')}.py")
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return 0
 
 
 def _config(config: str | None, overrides: list[str] | None) -> SPPEConfig:
@@ -93,6 +128,43 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="one JSON object")
     typer.echo("versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()))
 
 
+@app.command("config")
+@_fail_cleanly
+def config_cmd(explain: Annotated[bool, typer.Option("--explain", help="every key with its type, default and "
+                                                                     "meaning")] = False,
+               markdown: Annotated[bool, typer.Option("--markdown", help="with --explain: the table of "
+                                                                       "docs/configuration.md")] = False,
+               config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Print the effective configuration as YAML (all layers applied and checked), or explain every key."""
+    from sppe_ray.config import config_to_yaml, explain_config
+
+    cfg = _config(config, set_)
+    typer.echo(explain_config(cfg, markdown=markdown) if explain else config_to_yaml(cfg), nl=False)
+
+
+@app.command("list")
+def list_cmd(kind: Annotated[str | None, typer.Argument(help="editors, image-embedders, text-embedders, "
+                                                            "detectors, strategies, recovery, iqa")] = None,
+             as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False) -> None:
+    """The names each registry knows (what a config may name), with what each needs."""
+    from sppe_ray.config_names import registries
+
+    regs = registries()
+    if kind is not None and kind not in regs:
+        typer.echo(f"error: unknown registry {kind!r}; known: {', '.join(regs)}", err=True)
+        raise typer.Exit(2)
+    chosen = {k: r for k, r in regs.items() if kind in (None, k)}
+    if as_json:
+        typer.echo(json.dumps({k: r.describe() for k, r in chosen.items()}, sort_keys=True))
+        return
+    for name, reg in chosen.items():
+        typer.echo(f"{name} ({reg.setting}):")
+        for e in reg.describe():
+            needs = [w for w, on in (("weights", e["needs_weights"]), (f"gpu {e['gpu']}", e["gpu"] != "no"),
+                                     ("lower is better", e["lower_better"])) if on]
+            typer.echo(f"  {e['name']:20s} {e['summary']}" + (f"  [{', '.join(needs)}]" if needs else ""))
+
+
 @app.command()
 def validate(path: Annotated[Path, typer.Argument(help="benchmark folder")]) -> None:
     """Check a benchmark folder: manifest, schema, shard checksums and counts."""
@@ -108,19 +180,22 @@ def validate(path: Annotated[Path, typer.Argument(help="benchmark folder")]) -> 
 
 @app.command()
 @_fail_cleanly
-def build(out: Annotated[Path | None, typer.Option(help="output folder")] = None,
-          images: Annotated[Path | None, typer.Option(help="build from your own folder of images")] = None,
+def build(out: Annotated[Path | None, typer.Option(help="output folder (default <home>/benchmarks/<name>)")] = None,
+          images: Annotated[Path | None, typer.Option(help="build from your own folder of images (named "
+                                                           "images-<folder>, never sppe-mini)")] = None,
           config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Build a benchmark (default: sppe-mini under <home>/benchmarks)."""
+    """Build a benchmark (default: sppe-mini under <home>/benchmarks). Resumable: re-run after a kill."""
     from sppe_ray.pipelines.build import build_benchmark
     from sppe_ray.runtime import init_ray
 
     cfg = _config(config, set_)
     if images is not None:
+        if not images.is_dir():
+            raise SPPEError(f"--images {images} is not a folder")
         cfg.build.images = str(images)
+    target = out or default_benchmark(cfg)
     init_ray(cfg.ray.num_cpus)
-    summary = build_benchmark(cfg, out or default_benchmark(cfg))
-    typer.echo(json.dumps(summary, indent=1, sort_keys=True))
+    typer.echo(json.dumps(build_benchmark(cfg, target), sort_keys=True))
 
 
 @app.command("import-sppe")
@@ -136,50 +211,97 @@ def import_sppe_cmd(root: Annotated[Path, typer.Argument(help="folder in the pub
                            "skipped": manifest.get("skipped", {})}, sort_keys=True))
 
 
+class Fit(str, Enum):
+    auto = "auto"
+    never = "never"
+
+
 @app.command("eval")
 @_fail_cleanly
-def evaluate(benchmark: Annotated[Path | None, typer.Option(help="benchmark folder")] = None,
+def evaluate(benchmark: Annotated[Path | None, typer.Option(help="benchmark folder (default: build or reuse "
+                                                                  "<home>/benchmarks/<build.name>)")] = None,
              summary_json: Annotated[Path | None, typer.Option(help="also write summary.json here")] = None,
+             fit: Annotated[Fit, typer.Option(help="auto: on the default benchmark, fit ERMA and C2E-S2SER when "
+                                                   "the registry has no champion; never: evaluate only")] = Fit.auto,
              config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Evaluate every available method on a benchmark; MLflow run + HTML report."""
+    """Evaluate every available method on a benchmark: MLflow run, summary.json and an HTML report.
+
+    With no --benchmark (and no eval.benchmark) it builds the default benchmark if it is missing and fits the
+    missing champions first, so one command on a fresh machine gives the full evaluation."""
+    import time
+
     from sppe_ray.pipelines.evaluate import run_evaluation
 
     cfg = _config(config, set_)
-    summary = run_evaluation(cfg, benchmark=benchmark, summary_json=summary_json)
-    typer.echo(json.dumps(summary.get("timings_s", {}), sort_keys=True))
+    setup: dict = {"timings_s": {}}
+    if benchmark is None and cfg.eval.benchmark is None:
+        from sppe_ray.pipelines.build import ensure_benchmark
+        from sppe_ray.runtime import init_ray
+
+        init_ray(cfg.ray.num_cpus)
+        start = time.perf_counter()
+        benchmark = ensure_benchmark(cfg)
+        setup["timings_s"]["build"] = round(time.perf_counter() - start, 3)
+        if fit == Fit.auto:
+            from sppe_ray.train.champions import fit_missing_champions
+
+            setup["fits"], fit_times = fit_missing_champions(cfg, benchmark)
+            setup["timings_s"].update(fit_times)
+    summary = run_evaluation(cfg, benchmark=benchmark, summary_json=summary_json, setup=setup)
+    typer.echo(f"report: {summary['output']}/report.html", err=True)
+    typer.echo(json.dumps({"output": summary["output"], "timings_s": summary["timings_s"]}, sort_keys=True))
+
+
+def _training_benchmark(cfg: SPPEConfig, benchmark: Path | None) -> Path:
+    """The benchmark a fit reads, checked before Ray starts (a missing one is one BenchmarkError line)."""
+    from sppe_ray.pipelines.build import chosen_benchmark
+    from sppe_ray.shards import read_manifest
+
+    path = chosen_benchmark(cfg, benchmark)
+    read_manifest(path)
+    return path
 
 
 @train_app.command("erma")
 @_fail_cleanly
-def train_erma(benchmark: Annotated[Path | None, typer.Option()] = None,
+def train_erma(benchmark: BenchmarkOpt = None, resume_from: ResumeOpt = None, no_register: NoRegisterOpt = False,
+               ablations: Annotated[bool, typer.Option("--ablations", help="also fit and log every ablation "
+                                                       "(no_relation, no_instruction, no_mask, no_detectors; "
+                                                       "never registered)")] = False,
                config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Fit ERMA (editability) and register `sppe-erma`."""
+    """Fit ERMA (editability) and register `sppe-erma`; `champion` moves only when validation SRCC improves."""
     from sppe_ray.runtime import init_ray
-    from sppe_ray.train.erma import fit_erma
+    from sppe_ray.train.erma import ABLATIONS, fit_erma, run_ablations
 
     cfg = _config(config, set_)
+    path = _training_benchmark(cfg, benchmark)
     init_ray(cfg.ray.num_cpus)
-    result = fit_erma(benchmark or default_benchmark(cfg), cfg.erma)
+    result: dict = fit_erma(path, cfg.erma, register=not no_register, resume_from=resume_from)
+    if ablations:
+        result = {"fit": result, "ablations": run_ablations(path, cfg.erma, names=tuple(ABLATIONS))}
     typer.echo(json.dumps(result, default=str, sort_keys=True))
 
 
 @train_app.command("recovery")
 @_fail_cleanly
-def train_recovery(benchmark: Annotated[Path | None, typer.Option()] = None,
-                   config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Fit C2E-S2SER (recovery) and register `sppe-c2e-s2ser`."""
+def train_recovery(benchmark: BenchmarkOpt = None, resume_from: ResumeOpt = None,
+                   no_register: NoRegisterOpt = False, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Fit C2E-S2SER (recovery.backend: c2e_net or c2e_diffusion) and register it; `champion` moves only when
+    validation improves."""
     from sppe_ray.runtime import init_ray
     from sppe_ray.train.recovery import fit_recovery
 
     cfg = _config(config, set_)
+    path = _training_benchmark(cfg, benchmark)
     init_ray(cfg.ray.num_cpus)
-    result = fit_recovery(benchmark or default_benchmark(cfg), cfg.recovery)
+    result = fit_recovery(path, cfg.recovery, register=not no_register, resume_from=resume_from)
     typer.echo(json.dumps(result, default=str, sort_keys=True))
 
 
 @app.command()
 @_fail_cleanly
-def compare(run_a: str, run_b: str) -> None:
+def compare(run_a: Annotated[str, typer.Argument(help="MLflow run id A")],
+            run_b: Annotated[str, typer.Argument(help="MLflow run id B")]) -> None:
     """Print the metric differences between two MLflow runs (B - A)."""
     from sppe_ray.tracking import compare_runs
 

@@ -291,3 +291,38 @@ def _deep_merge(base: dict, extra: dict) -> None:
 
 def config_to_yaml(cfg: SPPEConfig) -> str:
     return yaml.safe_dump(cfg.model_dump(), sort_keys=True)
+
+
+def explain_config(cfg: SPPEConfig | None = None, *, markdown: bool = False) -> str:
+    """Every key: dotted name, type, default, current value (when it differs) and description."""
+    cfg = cfg or SPPEConfig()
+    lines: list[str] = []
+    for section, sfield in SPPEConfig.model_fields.items():
+        model = sfield.annotation
+        current = getattr(cfg, section)
+        if markdown:
+            lines += [f"## `{section}`", "", (model.__doc__ or "").strip(), "",
+                      "| key | type | default | meaning |", "|---|---|---|---|"]
+        else:
+            lines.append(f"[{section}] {(model.__doc__ or '').strip()}")
+        for key, field in model.model_fields.items():
+            default = field.get_default(call_default_factory=True)
+            value = getattr(current, key)
+            kind = _type_name(field.annotation)
+            desc = field.description or ""
+            if markdown:
+                lines.append(f"| `{section}.{key}` | {kind} | `{_show(default)}` | {desc.replace('|', '/')} |")
+            else:
+                now = "" if value == default or field.exclude else f"  (now {_show(value)})"
+                lines.append(f"  {section}.{key}: {kind} = {_show(default)}{now}\n      {desc}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "")
+    return getattr(annotation, "__name__", text) if "[" not in text and "|" not in text else text
+
+
+def _show(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()

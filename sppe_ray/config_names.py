@@ -22,6 +22,19 @@ DIFFUSION_MODEL = "sppe-c2e-s2ser-diffusion"
 SERVE_BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
 
 
+def registries() -> dict[str, Any]:
+    """Every registry a config names, by the short name `sppe list` uses."""
+    from sppe_ray.editors import EDITORS
+    from sppe_ray.embed import IMAGE_EMBEDDERS, TEXT_EMBEDDERS
+    from sppe_ray.metrics.iqa import METRICS
+    from sppe_ray.models.recovery import RECOVERERS
+    from sppe_ray.privacy.detectors import DETECTORS
+    from sppe_ray.privacy.surrogates import STRATEGIES
+
+    return {"editors": EDITORS, "image-embedders": IMAGE_EMBEDDERS, "text-embedders": TEXT_EMBEDDERS,
+            "detectors": DETECTORS, "strategies": STRATEGIES, "recovery": RECOVERERS, "iqa": METRICS}
+
+
 def check_names(cfg: Any) -> None:
     """Raise ConfigError naming the key and the known names for the first unknown name in `cfg`."""
     from sppe_ray.editors import EDITORS

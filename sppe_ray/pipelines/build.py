@@ -252,6 +252,11 @@ def default_benchmark_dir(cfg: SPPEConfig) -> Path:
     return sppe_home() / "benchmarks" / benchmark_name(cfg)
 
 
+def chosen_benchmark(cfg: SPPEConfig, given: str | Path | None = None) -> Path:
+    """The benchmark a command reads: `given`, else `eval.benchmark`, else the default folder of this config."""
+    return Path(given or cfg.eval.benchmark or default_benchmark_dir(cfg)).expanduser().resolve()
+
+
 def ensure_benchmark(cfg: SPPEConfig, path: str | Path | None = None) -> Path:
     """The benchmark to use: `path` if given (must be valid), else the default one, built if missing."""
     if path is not None:

@@ -51,9 +51,10 @@ class StageTimer:
 
 
 def resolve_benchmark(cfg: SPPEConfig, benchmark: Path | str | None) -> Path:
-    """The benchmark folder: argument, else `eval.benchmark`, else `<home>/benchmarks/<build.name>`."""
-    chosen = benchmark or cfg.eval.benchmark or (sppe_home() / "benchmarks" / cfg.build.name)
-    path = Path(chosen).expanduser().resolve()
+    """The benchmark folder (`build.chosen_benchmark`), which must exist."""
+    from sppe_ray.pipelines.build import chosen_benchmark
+
+    path = chosen_benchmark(cfg, benchmark)
     if not path.is_dir():
         raise BenchmarkError(f"benchmark folder {path} does not exist; build it with `sppe build` or pass "
                              "--benchmark")
@@ -73,10 +74,23 @@ def check_benchmark(path: Path) -> dict[str, Any]:
 
 
 def evaluation_key(mhash: str, plan: EvalPlan, cfg: SPPEConfig) -> str:
-    """Short hash of what determines the numbers: benchmark contents, methods, split, embedder, bootstrap."""
-    ident = json.dumps({"benchmark": mhash, "plan": plan.describe()["editability"] + plan.recovery_methods,
-                        "split": cfg.eval.split, "embed": cfg.embed.image}, sort_keys=True)
+    """Short hash of everything that changes a result row: benchmark contents, split, the method set, the model
+    versions evaluated, OCR level, embedders and the bootstrap. A resumed run can never mix two models' rows."""
+    described = plan.describe()
+    ident = json.dumps({"benchmark": mhash, "split": cfg.eval.split, "methods": plan.editability_methods,
+                        "recovery": [[m, name, {k: str(v) for k, v in kw.items()}] for m, name, kw in plan.recovery],
+                        "models": described["models"], "ocr_detail": plan.ocr_detail,
+                        "embed": [cfg.embed.image, cfg.embed.model, plan.recovery_embedder],
+                        "bootstrap": cfg.eval.bootstrap}, sort_keys=True)
     return hashlib.sha256(ident.encode()).hexdigest()[:8]
+
+
+def check_split(path: Path, manifest: dict[str, Any], split: str) -> None:
+    """An evaluation of a split the benchmark does not hold is an error, never an empty summary."""
+    by_split = manifest.get("counts", {}).get("by_split", {})
+    if not by_split.get(split):
+        held = ", ".join(f"{k} ({v})" for k, v in sorted(by_split.items()) if v) or "none"
+        raise BenchmarkError(f"benchmark {path} has no {split!r} samples (eval.split); its splits: {held}")
 
 
 def output_dir(cfg: SPPEConfig, key: str) -> Path:
@@ -118,12 +132,14 @@ def run_evaluation(cfg: SPPEConfig, benchmark: Path | None = None, summary_json:
     with timer.stage("verify"):
         bench = resolve_benchmark(cfg, benchmark)
         manifest = check_benchmark(bench)
+        check_split(bench, manifest, cfg.eval.split)
         mhash = manifest_hash(bench)
     with timer.stage("plan"):
         plan = make_plan(cfg, use_registry=use_registry)
         key = evaluation_key(mhash, plan, cfg)
         out = output_dir(cfg, key)
-        plan_record = {"key": key, "benchmark_manifest_hash": mhash, **plan.describe(), "split": cfg.eval.split}
+        plan_record = {"key": key, "benchmark_manifest_hash": mhash, **plan.describe(), "split": cfg.eval.split,
+                       "bootstrap": cfg.eval.bootstrap}
         _clear_stale_results(out, plan_record)
         (out / "config.yaml").write_text(config_to_yaml(cfg))
     with timer.stage("compute"):

@@ -24,7 +24,7 @@ import numpy as np
 
 from sppe_ray.config import ERMAConfig, sppe_home
 from sppe_ray.config_names import ERMA_MODEL
-from sppe_ray.errors import BenchmarkError
+from sppe_ray.errors import BenchmarkError, ConfigError
 from sppe_ray.models.erma.features import code_index
 from sppe_ray.models.erma.predictor import LEGACY_FACE_DETECTOR, ERMAPredictor, make_extractor
 
@@ -369,10 +369,11 @@ def run_ablations(
 ) -> dict[str, dict[str, Any]]:
     """Fit the full model and each ablation on the same cached features; every run is tagged
     `ablation=<name>` and none is registered (ablations must never become the champion)."""
+    unknown = [n for n in names if n != "full" and n not in ABLATIONS]
+    if unknown:  # checked before the first fit, not when the loop reaches it
+        raise ConfigError(f"unknown ablation {unknown[0]!r}; choose from full, {', '.join(ABLATIONS)}")
     out = {}
     for name in names:
-        if name != "full" and name not in ABLATIONS:
-            raise ValueError(f"unknown ablation {name!r}; choose from full, {', '.join(ABLATIONS)}")
         variant = cfg.model_copy(update=ABLATIONS.get(name, {}))
         out[name] = fit_erma(
             benchmark_dir,
