@@ -172,8 +172,8 @@ def register_model(model_dir: Path, name: str, score: float | None, *, higher_is
     if score is None:
         promoted, why = False, "no validation score: never promoted"
     elif not comparable:
-        promoted, why = math.isfinite(score), (f"the holder v{holder['version']} was scored on another benchmark or "
-                                               f"split ({', '.join(f'{k}={holder['tags'].get(k)}' for k in scored_on)})")
+        held = ", ".join(f"{k}={holder['tags'].get(k)}" for k in scored_on)
+        promoted, why = math.isfinite(score), f"replaced v{holder['version']}, scored on another benchmark or split ({held})"
     else:
         promoted = should_promote(None if holder is None else holder["score"], score, higher_is_better)
         why = "first version" if holder is None else f"compared with v{holder['version']}"

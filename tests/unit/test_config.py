@@ -61,15 +61,29 @@ def test_home_from_env(tmp_path, monkeypatch):
     assert sppe_home() == (tmp_path / ".sppe").resolve()
 
 
-def test_job_scripts_share_the_override_flags(tmp_path):
-    from sppe_ray.job_args import job_parser
+@pytest.mark.parametrize(("job", "command"), [("eval.py", ["eval"]), ("build_benchmark.py", ["build"]),
+                                              ("train_erma.py", ["train", "erma"]),
+                                              ("train_recovery.py", ["train", "recovery"])])
+def test_each_job_script_takes_exactly_the_flags_of_its_sppe_command(job, command):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    args = job_parser("x", benchmark_help="b").parse_args(
-        ["--set", "build.n_scenes=3", "-s", "build.size=64", "--benchmark", str(tmp_path)])
-    cfg = load_config(args.config, args.overrides, environ={})
-    assert (cfg.build.n_scenes, cfg.build.size) == (3, 64)
-    assert args.benchmark == tmp_path
-    assert not hasattr(job_parser("y").parse_args([]), "benchmark")
+    from typer.testing import CliRunner
+
+    from sppe_ray.cli import app
+
+    script = Path(__file__).resolve().parents[2] / "jobs" / job
+    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    cli = CliRunner().invoke(app, [*command, "--help"])
+    assert cli.exit_code == 0
+
+    def flags(text: str) -> set[str]:
+        return set(re.findall(r"(--[a-z][a-z-]+)", text))
+
+    assert flags(done.stdout) == flags(cli.output) and {"--config", "--set"} <= flags(cli.output)
 
 
 @pytest.mark.parametrize("job", ["train_erma.py", "train_recovery.py"])
@@ -88,8 +102,12 @@ def test_fitting_jobs_fail_in_one_line_on_a_missing_benchmark(tmp_path, job):
     assert "Traceback" not in done.stderr and not (tmp_path / "home" / "ray_results").exists()
 
 
-def test_training_parser_flags(tmp_path):
-    from sppe_ray.job_args import training_parser
+def test_training_commands_take_resume_and_no_register_flags():
+    from typer.testing import CliRunner
 
-    args = training_parser("x").parse_args(["--resume-from", str(tmp_path), "--no-register"])
-    assert args.resume_from == tmp_path and args.no_register and args.benchmark is None
+    from sppe_ray.cli import app
+
+    for command in (["train", "erma"], ["train", "recovery"]):
+        out = CliRunner().invoke(app, [*command, "--help"]).output
+        assert "--resume-from" in out and "--no-register" in out and "--benchmark" in out
+    assert "--ablations" in CliRunner().invoke(app, ["train", "erma", "--help"]).output

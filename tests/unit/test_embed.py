@@ -143,7 +143,7 @@ def test_minilm_text_embedder():
     assert f.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
     assert f[0] @ f[1] > f[0] @ f[2]
-    with pytest.raises(BackendUnavailableError, match="embed.text_model"):
+    with pytest.raises(BackendUnavailableError, match="erma.text_encoder"):
         create_text_embedder("minilm", model="/nonexistent/minilm")
 
 

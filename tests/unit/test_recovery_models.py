@@ -321,7 +321,7 @@ def test_local_transfer_copies_a_local_added_object_and_keeps_the_rest_of_the_so
 
 
 def test_unknown_recoverer_and_bad_inputs():
-    with pytest.raises(ValueError, match="unknown recoverer"):
+    with pytest.raises(ValueError, match="unknown recovery method"):
         create_recoverer("nope")
     s = scene()
     with pytest.raises(ImageError):
