@@ -153,8 +153,11 @@ def build_manifest(
         "schema_version": SCHEMA_VERSION, "schema": kind,
         "created_by": created_by or f"sppe-ray {__version__}",
         "config": dict(config or {}), "counts": counts, "shards": [s.to_manifest() for s in infos],
-        "skipped": _merge_counts([*(s.skipped for s in infos), dict(skipped or {})]),
     }
+    merged = _merge_counts([*(s.skipped for s in infos), dict(skipped or {})])
+    manifest["skipped"] = {k: v for k, v in merged.items() if not k.startswith("fallback:")}
+    # Work done a simpler way because a backend was missing (privacy.fallbacks): said, never hidden.
+    manifest["fallbacks"] = {k.removeprefix("fallback:"): v for k, v in merged.items() if k.startswith("fallback:")}
     for key, value in (extra or {}).items():
         if key in manifest:
             raise BenchmarkError(f"extra manifest key {key!r} would overwrite a reserved key")

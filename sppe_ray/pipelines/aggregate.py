@@ -113,14 +113,29 @@ def privacy_summary(priv: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> di
         px = mean_ci(col("pixel_leak"), n_boot=n_boot, seed=seed)
         ident = identity_leak(col("identity_distance"), n_boot=n_boot, seed=seed)
         ocr = ocr_leak(col("ocr_similarity"), n_boot=n_boot, seed=seed)
-        return {"pixel_leak": _finite(px["mean"]), "pixel_leak_ci": _ci(px["ci"]),
-                "pixel_leak_any": _finite(float((col("pixel_leak") > 0).mean())) if len(good) else None,
-                "identity_leak_rate": _finite(ident["rate"]), "identity_leak_ci": _ci(ident["ci"]),
-                "identity_n": ident["n"], "ocr_leak_rate": _finite(ocr["rate"]), "ocr_leak_ci": _ci(ocr["ci"]),
-                "ocr_n": ocr["n"], "n": int(len(good)), "n_failed": int(part["error"].notna().sum())}
+        out = {"pixel_leak": _finite(px["mean"]), "pixel_leak_ci": _ci(px["ci"]),
+               "pixel_leak_any": _finite(float((col("pixel_leak") > 0).mean())) if len(good) else None,
+               "identity_leak_rate": _finite(ident["rate"]), "identity_leak_ci": _ci(ident["ci"]),
+               "identity_n": ident["n"], "ocr_leak_rate": _finite(ocr["rate"]), "ocr_leak_ci": _ci(ocr["ci"]),
+               "ocr_n": ocr["n"], "n": int(len(good)), "n_failed": int(part["error"].notna().sum())}
+        missing = {k: why for k, why in (("identity_leak_rate", _why_missing(out["identity_n"], part, "a face")),
+                                         ("ocr_leak_rate", _why_missing(out["ocr_n"], part, "readable text")))
+                   if out[k] is None}
+        return {**out, "missing": missing} if missing else out
     out = block(priv)
     out["by_strategy"] = {str(k): block(g) for k, g in priv.groupby("strategy", sort=True)}
     return out
+
+
+def _why_missing(n: int, part: pd.DataFrame, what: str) -> str:
+    """Why a leak rate is null: a reader must not have to guess between "nothing to check" and "failed"."""
+    if len(part) == 0:
+        return "no samples"
+    failed = int(part["error"].notna().sum())
+    if failed == len(part):
+        first = str(part["error"].dropna().iloc[0])
+        return f"every check failed ({failed} samples; first: {first[:160]})"
+    return f"no source region in this group shows {what} (n=0 of {len(part) - failed} checked)"
 
 
 def group_tables(ed: pd.DataFrame, rec: pd.DataFrame, n_boot: int = 200,

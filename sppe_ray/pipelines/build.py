@@ -20,6 +20,7 @@ import numpy as np
 from sppe_ray.config import SPPEConfig, sppe_home
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.pipelines.build_plan import SceneTask, assign_split, group_into_shards, plan_scenes
+from sppe_ray.privacy import fallbacks
 from sppe_ray.schema import BENCHMARK_SCHEMA, table_from_rows
 from sppe_ray.shards import ShardWriter, verify_benchmark, write_shard
 
@@ -90,6 +91,7 @@ class ShardBuilder:
             result = self.factory.rows_for(task, scene)
             rows.extend(result.rows)
             skipped.update(result.skipped)
+        skipped.update({fallbacks.PREFIX + k: v for k, v in fallbacks.take().items()})
         info = write_shard(table_from_rows(rows, BENCHMARK_SCHEMA), self.out_dir, name,
                            schema=BENCHMARK_SCHEMA, skipped=dict(skipped))
         return {"name": info.name, "rows": info.rows, "sha256": info.sha256, "bytes": info.bytes,
@@ -178,7 +180,7 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
             writer._infos.pop(info.name, None)
     skipped = Counter()
     for info in writer.shards:
-        skipped.update(info.skipped)
+        skipped.update(fallbacks.split(info.skipped)[0])
     by_strategy: Counter = Counter()
     for info in writer.shards:
         by_strategy.update(info.counts.get("by_strategy", {}))

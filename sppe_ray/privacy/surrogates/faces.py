@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sppe_ray.errors import BackendUnavailableError
+from sppe_ray.privacy import fallbacks
 from sppe_ray.privacy.detectors import weights
 from sppe_ray.privacy.detectors.faces import find_faces
 from sppe_ray.privacy.region import Region
@@ -41,7 +43,10 @@ def landmarks5(image: np.ndarray, box: Box) -> np.ndarray | None:
         import dlib
 
         shape = weights.dlib_pose5()(np.ascontiguousarray(image), dlib.rectangle(*(int(v) for v in box)))
-    except Exception:  # noqa: BLE001 - any landmark failure means "align by box"
+    except (BackendUnavailableError, ImportError) as exc:
+        fallbacks.note("face_swap: aligned by box, no dlib landmarks", exc)
+        return None
+    except RuntimeError:  # dlib's own failure on a degenerate box: align by box (not a missing backend)
         return None
     pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float32)
     return pts if pts.shape == (5, 2) and np.isfinite(pts).all() else None
@@ -96,7 +101,8 @@ def target_box(image: np.ndarray, region: Region) -> Box:
     crop = image[cy0:min(image.shape[0], y1 + pad), cx0:min(image.shape[1], x1 + pad)]
     try:
         found = find_faces(np.ascontiguousarray(crop))
-    except Exception:  # noqa: BLE001 - no detector: fall back to geometry
+    except (BackendUnavailableError, ImportError) as exc:  # no detector: the box from the mask's geometry
+        fallbacks.note("face_swap: face box from the mask's shape, no face detector", exc)
         found = []
     if found:
         (bx0, by0, bx1, by1), _ = max(found, key=lambda f: (f[0][2] - f[0][0]) * (f[0][3] - f[0][1]))
