@@ -173,7 +173,8 @@ def register_model(model_dir: Path, name: str, score: float | None, *, higher_is
         promoted, why = False, "no validation score: never promoted"
     elif not comparable:
         held = ", ".join(f"{k}={holder['tags'].get(k)}" for k in scored_on)
-        promoted, why = math.isfinite(score), f"replaced v{holder['version']}, scored on another benchmark or split ({held})"
+        promoted = math.isfinite(score)
+        why = f"replaced v{holder['version']}, scored on another benchmark or split ({held})"
     else:
         promoted = should_promote(None if holder is None else holder["score"], score, higher_is_better)
         why = "first version" if holder is None else f"compared with v{holder['version']}"

@@ -19,7 +19,6 @@ from sppe_ray.errors import BackendUnavailableError, ImageError
 from sppe_ray.metrics import iqa_backends as be
 from sppe_ray.registry import Entry, Registry
 
-
 METRICS = Registry("IQA metric", "eval.iqa_metrics / eval.slow_iqa_metrics")
 
 

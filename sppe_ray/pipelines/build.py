@@ -148,7 +148,7 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
 
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _claim_folder(out, cfg)
     tasks = plan_for(cfg)
     shards = group_into_shards(tasks, scenes_per_shard(cfg))
     writer = ShardWriter(out, schema=BENCHMARK_SCHEMA)
@@ -196,6 +196,35 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
     return {"path": str(out), "name": benchmark_name(cfg), "counts": manifest["counts"],
             "skipped": manifest.get("skipped", {}), "surrogate_pass_rate": rates,
             "shards": len(manifest["shards"]), "seconds": round(time.perf_counter() - started, 2)}
+
+
+#: The file that records which configuration a build folder belongs to (resume is by shard name only).
+BUILD_RECORD = ".build.json"
+
+
+def build_fingerprint(cfg: SPPEConfig) -> str:
+    """Hash of everything that decides a benchmark's rows: the build, editor and embedder sections."""
+    import hashlib
+
+    ident = json.dumps({k: cfg.model_dump()[k] for k in ("build", "editor", "embed")}, sort_keys=True)
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def _claim_folder(out: Path, cfg: SPPEConfig) -> None:
+    """Refuse to resume into a folder started by another configuration: its shards would be mixed with ours
+    under one manifest (e.g. `--out` pointed at sppe-mini, or two photo folders with the same name)."""
+    record = out / BUILD_RECORD
+    mine = build_fingerprint(cfg)
+    if record.is_file():
+        theirs = json.loads(record.read_text()).get("fingerprint")
+        if theirs != mine:
+            raise BenchmarkError(f"{out} holds a build of another configuration (fingerprint {theirs}, this one "
+                                 f"{mine}); choose another --out or delete the folder")
+    elif out.is_dir() and any(out.glob("*.parquet")):
+        raise BenchmarkError(f"{out} already holds shards of a build this version did not record; choose another "
+                             "--out or delete the folder")
+    out.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"fingerprint": mine, "build": cfg.build.model_dump()}, sort_keys=True))
 
 
 #: below this share of kept samples the build warns loudly (most candidates dropped).

@@ -100,7 +100,8 @@ class SampleEvaluator:
         self.split = split
         self.metrics = {m.method: iqa.create_metric(m.metric) for m in plan.iqa}
         self.embedders = {f"embed:{e}": create_image_embedder(e, **plan.embedder_kwargs(e)) for e in plan.embedders}
-        self.rec_embedder = create_image_embedder(plan.recovery_embedder, **plan.embedder_kwargs(plan.recovery_embedder))
+        rec = plan.recovery_embedder
+        self.rec_embedder = create_image_embedder(rec, **plan.embedder_kwargs(rec))
         self.erma = None
         self.erma_error: str | None = None
         if plan.erma_dir:

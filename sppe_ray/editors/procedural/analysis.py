@@ -10,11 +10,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -22,10 +19,9 @@ import numpy as np
 from sppe_ray.editors.procedural.geometry import Box, Face, Quad
 from sppe_ray.editors.procedural.quads import find_quads, pick_quad
 from sppe_ray.editors.procedural.textlines import find_text_lines, text_mask
+from sppe_ray.privacy.detectors.weights import cascade
 
 FACE_WORK_SIDE = 128  # Haar search runs at this size: ~15 ms instead of ~90 ms at 256 px; faces >= ~19% of side
-_CASCADES: dict[str, list[cv2.CascadeClassifier]] = {}  # idle classifiers per cascade file
-_CASCADE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -41,44 +37,13 @@ class FaceSearch:
 EDITOR_FACES = FaceSearch()
 
 
-def _load_cascade(name: str) -> cv2.CascadeClassifier:
-    """Parse a cascade file (Haar from opencv's own data; Haar or LBP from Debian's opencv-data)."""
-    roots = [Path(getattr(getattr(cv2, "data", None), "haarcascades", "") or "."),
-             Path("/usr/share/opencv4/haarcascades"), Path("/usr/share/opencv4/lbpcascades")]
-    for root in roots:
-        if (root / name).is_file():
-            clf = cv2.CascadeClassifier(str(root / name))
-            if not clf.empty():
-                return clf
-    raise FileNotFoundError(f"cascade {name} not found in {', '.join(map(str, roots))}; "
-                            "install Debian's opencv-data (cluster/install.sh does)")
-
-
-@contextmanager
-def _cascade(name: str) -> Iterator[cv2.CascadeClassifier]:
-    """Borrow a classifier for one call. OpenCV's detectMultiScale keeps per-call state inside the classifier
-    and releases the GIL, so two threads sharing one corrupt each other's detections (wrong boxes, and
-    assertion errors in getScaleData). Each concurrent caller gets its own; idle ones are reused, so a file is
-    parsed once per caller that ever ran at the same time as another."""
-    with _CASCADE_LOCK:
-        idle = _CASCADES.setdefault(name, [])
-        clf = idle.pop() if idle else None
-    if clf is None:
-        clf = _load_cascade(name)
-    try:
-        yield clf
-    finally:
-        with _CASCADE_LOCK:
-            _CASCADES[name].append(clf)
-
-
 def detect_faces(gray: np.ndarray, search: FaceSearch = EDITOR_FACES) -> list[Box]:
     """Frontal face boxes, largest first."""
     height, width = gray.shape
     scale = min(1.0, search.work_side / max(height, width))
     work = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
                       interpolation=cv2.INTER_AREA) if scale < 1.0 else gray
-    with _cascade(search.cascade) as clf:
+    with cascade(search.cascade) as clf:
         found = clf.detectMultiScale(
             cv2.equalizeHist(work), scaleFactor=search.scale_factor, minNeighbors=4, minSize=(20, 20))
     boxes = [Box(int(x / scale), int(y / scale), int((x + w) / scale), int((y + h) / scale)) for x, y, w, h in found]
@@ -92,7 +57,7 @@ def locate_eyes(gray: np.ndarray, face: Box) -> tuple[tuple[tuple[float, float],
     if upper.area < 64:
         return geometric, False
     roi = gray[upper.y0:upper.y1, upper.x0:upper.x1]
-    with _cascade("haarcascade_eye.xml") as clf:
+    with cascade("haarcascade_eye.xml") as clf:
         eyes = clf.detectMultiScale(roi, 1.1, 3, minSize=(max(4, face.w // 10),) * 2)
     centres = [(upper.x0 + x + w / 2, upper.y0 + y + h / 2) for x, y, w, h in eyes]
     left = [c for c in centres if c[0] < face.cx]

@@ -7,13 +7,13 @@ rapidocr / tesseract (text lines), person (HOG + GrabCut), objects (QR codes and
 
 from __future__ import annotations
 
-from sppe_ray.registry import Registry
 from sppe_ray.privacy.detectors.base import Detector, mask_iou
 from sppe_ray.privacy.detectors.composite import CompositeDetector, classify_text
 from sppe_ray.privacy.detectors.faces import DlibFaceDetector, HaarFaceDetector
 from sppe_ray.privacy.detectors.objects import CodeDetector
 from sppe_ray.privacy.detectors.person import HOGPersonDetector
 from sppe_ray.privacy.detectors.text import RapidOCRDetector, TesseractDetector
+from sppe_ray.registry import Registry
 
 DETECTORS = Registry("detector", "build.detector / serve.detector")
 DETECTORS.add("composite", CompositeDetector, "everything below, each region labelled with its category")

@@ -80,10 +80,11 @@ class HaarFaceDetector:
 
     def _run(self, gray: np.ndarray, name: str, mirrored: bool) -> list[tuple[Box, float]]:
         src = gray[:, ::-1].copy() if mirrored else gray
-        found, _, levels = weights.haar_cascade(name).detectMultiScale3(
-            src, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=(self.min_size, self.min_size),
-            outputRejectLevels=True,
-        )
+        with weights.cascade(name) as clf:
+            found, _, levels = clf.detectMultiScale3(
+                src, scaleFactor=1.1, minNeighbors=self.min_neighbors, minSize=(self.min_size, self.min_size),
+                outputRejectLevels=True,
+            )
         out = []
         w = gray.shape[1]
         for (x, y, bw, bh), level in zip(np.asarray(found).reshape(-1, 4), np.asarray(levels).reshape(-1),

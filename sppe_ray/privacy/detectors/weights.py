@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sppe_ray.errors import BackendUnavailableError
@@ -92,16 +95,42 @@ def rapidocr_engine(detail: str = "full") -> Any:
         ) from exc
 
 
-@functools.lru_cache(maxsize=8)
-def haar_cascade(name: str) -> Any:
-    """An OpenCV Haar cascade by file name from cv2.data.haarcascades (opencv-python < 5 ships them)."""
+#: Where cascade files are looked for: opencv-python's own Haar data, then Debian's opencv-data (Haar, LBP).
+CASCADE_ROOTS = ("<cv2.data.haarcascades>", "/usr/share/opencv4/haarcascades", "/usr/share/opencv4/lbpcascades")
+_IDLE_CASCADES: dict[str, list[Any]] = {}
+_CASCADE_LOCK = threading.Lock()
+
+
+def _load_cascade(name: str) -> Any:
     import cv2
 
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    path = os.path.join(folder or "/usr/share/opencv4/haarcascades", name)
-    cascade = cv2.CascadeClassifier(path) if os.path.isfile(path) else None
-    if cascade is None or cascade.empty():
-        raise BackendUnavailableError(
-            f"Haar cascade {name} not found; install opencv-python-headless<5 or Debian opencv-data"
-        )
-    return cascade
+    own = getattr(getattr(cv2, "data", None), "haarcascades", "") or "."
+    roots = [own if r.startswith("<") else r for r in CASCADE_ROOTS]
+    for root in roots:
+        path = os.path.join(root, name)
+        if os.path.isfile(path):
+            clf = cv2.CascadeClassifier(path)
+            if not clf.empty():
+                return clf
+    raise BackendUnavailableError(f"cascade {name} not found in {', '.join(roots)}; install "
+                                  "opencv-python-headless<5 or Debian opencv-data (cluster/install.sh does)")
+
+
+@contextmanager
+def cascade(name: str) -> Iterator[Any]:
+    """Borrow an OpenCV cascade classifier (Haar or LBP, by file name) for one call.
+
+    Why borrowed: detectMultiScale keeps per-call state inside the classifier and releases the GIL, so two
+    threads sharing one corrupt each other's detections (wrong boxes, assertion errors in getScaleData). Each
+    concurrent caller gets its own; idle ones are reused, so a file is parsed once per caller that ever ran at
+    the same time as another."""
+    with _CASCADE_LOCK:
+        idle = _IDLE_CASCADES.setdefault(name, [])
+        clf = idle.pop() if idle else None
+    if clf is None:
+        clf = _load_cascade(name)
+    try:
+        yield clf
+    finally:
+        with _CASCADE_LOCK:
+            _IDLE_CASCADES[name].append(clf)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from sppe_ray.privacy.region import Region
-from sppe_ray.registry import Registry
 from sppe_ray.privacy.surrogates.classic import blur, fill, inpaint, pixelate
 from sppe_ray.privacy.surrogates.codes import code_fake
 from sppe_ray.privacy.surrogates.documents import document_fake
@@ -14,6 +13,7 @@ from sppe_ray.privacy.surrogates.fingerprint import fingerprint_synth
 from sppe_ray.privacy.surrogates.masking import break_ties, composite, validate
 from sppe_ray.privacy.surrogates.strokes import handwriting_synth, signature_synth
 from sppe_ray.privacy.surrogates.text import plate_fake, text_rerender
+from sppe_ray.registry import Registry
 
 STRATEGIES = Registry("surrogate strategy", "build.strategies / serve.strategies")
 for _name, _fn, _summary in (
