@@ -20,8 +20,8 @@ from sppe_ray.taxonomy import normalize_code
 
 MAX_EDIT_PIXELS = 16_000_000  # an editor is never asked to work on more than this (about 4k x 4k)
 # The fields of config.EditorConfig: a whole config section may be passed to any backend.
-CONFIG_KEYS = frozenset({"name", "model", "url", "steps", "guidance", "image_guidance", "timeout_s", "retries",
-                         "audit_log"})
+CONFIG_KEYS = frozenset({"name", "model", "url", "inference_steps", "guidance", "image_guidance", "timeout_s",
+                         "retries", "audit_log"})
 
 
 class EditorError(SPPEError, RuntimeError):
@@ -86,7 +86,8 @@ def create_editor(name: str = "procedural", **kwargs: Any) -> Editor:
     """Build an editor by name. An unknown name is a ``ConfigError`` listing the choices.
 
     Keyword arguments are the backend's own settings (they mirror ``config.EditorConfig``: ``model``, ``url``,
-    ``steps``, ``guidance``, ``image_guidance``, ``timeout_s``, ``retries``, ``audit_log``); ``None`` values are
+    ``inference_steps``, ``guidance``, ``image_guidance``, ``timeout_s``, ``retries``, ``audit_log``); ``None`` values
+    are
     dropped so a config section can be splatted in whole.
     """
     factory = EDITORS.entry(name).load()

@@ -43,17 +43,18 @@ class InstructPix2PixEditor:
 
     name = "instruct_pix2pix"
 
-    def __init__(self, model: str | None = None, steps: int = 20, guidance: float = 7.5,
+    def __init__(self, model: str | None = None, inference_steps: int = 20, guidance: float = 7.5,
                  image_guidance: float = 1.5, device: str | None = None, work_size: int | None = None) -> None:
         if not model:
             raise BackendUnavailableError("instruct_pix2pix needs weights; set editor.model to a local pipeline "
                                           "folder or a cached hub id (e.g. timbrooks/instruct-pix2pix).")
-        if steps < 1:
-            raise ValueError(f"steps must be >= 1, got {steps}")
+        if inference_steps < 1:
+            raise ValueError(f"inference_steps must be >= 1, got {inference_steps}")
         import torch
 
         self.model = str(model)
-        self.steps, self.guidance, self.image_guidance = int(steps), float(guidance), float(image_guidance)
+        self.steps, self.guidance = int(inference_steps), float(guidance)
+        self.image_guidance = float(image_guidance)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         self.pipe = _load_pipeline(self.model, self.device, dtype)

@@ -46,9 +46,7 @@ class SampleFactory:
 
         self.cfg = cfg
         ed = cfg.editor
-        self.editor = create_editor(ed.name, model=ed.model, url=ed.url, steps=ed.inference_steps, guidance=ed.guidance,
-                                    image_guidance=ed.image_guidance, timeout_s=ed.timeout_s,
-                                    retries=ed.retries, audit_log=ed.audit_log)
+        self.editor = create_editor(ed.name, **ed.model_dump(exclude={"name"}))  # each backend takes its keys
         embed_kw = {"model": cfg.embed.model} if cfg.embed.image == "clip" else {}
         self.embedder = create_image_embedder(cfg.embed.image, **embed_kw)
         self._detector = None

@@ -85,9 +85,9 @@ def test_fit_registers_champion_and_resumes(ray_local, sppe_home, benchmark):
 
 def test_fit_diffusion_lora_on_a_tiny_pipeline(ray_local, sppe_home, benchmark, tmp_path):
     from sppe_ray.models.recovery import create_recoverer
-    from sppe_ray.models.recovery.tiny_diffusion import build_tiny_inpaint_pipeline
     from sppe_ray.train.recovery import fit_recovery
     from sppe_ray.train.recovery_diffusion import REGISTERED_NAME, SCORE
+    from tests.fixtures.tiny_pipelines import build_tiny_inpaint_pipeline
 
     pipe_dir = build_tiny_inpaint_pipeline(tmp_path / "tiny")
     cfg = _cfg(backend="c2e_diffusion", pipeline=str(pipe_dir), steps=2, eval_every=2, batch_size=4, lora_rank=2,

@@ -11,7 +11,7 @@ import torch
 from sppe_ray.errors import BackendUnavailableError
 from sppe_ray.models.recovery import create_recoverer
 from sppe_ray.models.recovery.diffusion import DiffusionLoRA, load_pipeline, make_grid, prompt_for, target_mask
-from sppe_ray.models.recovery.tiny_diffusion import build_tiny_inpaint_pipeline, char_tokenizer
+from tests.fixtures.tiny_pipelines import build_tiny_inpaint_pipeline, char_tokenizer
 
 
 @pytest.fixture(scope="module")
