@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,27 @@ def log_metrics(metrics: dict[str, Any], prefix: str = "", step: int | None = No
 def _metric_key(key: str) -> str:
     """MLflow keys allow [A-Za-z0-9_\\-. /]; method names like 'pyiqa:ssim' carry a colon."""
     return "".join(c if (c.isalnum() or c in "_-. /") else "_" for c in key)
+
+
+class StepLogger:
+    """Per-step metrics from a Ray Train worker into the driver's MLflow run, by run id (a worker has no active
+    run). Tracking must never kill a training run: a failed call is a warning, non-finite values are dropped."""
+
+    def __init__(self, tracking_uri: str, run_id: str, prefix: str = "") -> None:
+        from mlflow import MlflowClient
+
+        self.client, self.run_id, self.prefix = MlflowClient(tracking_uri=tracking_uri), run_id, prefix
+
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(self.prefix + k, float(v), now, step) for k, v in metrics.items()
+                 if k != "step" and isinstance(v, (int, float)) and math.isfinite(float(v))]
+        try:
+            self.client.log_batch(self.run_id, metrics=items)
+        except Exception as exc:  # noqa: BLE001 - see the class docstring
+            log.warning("mlflow logging failed at step %d: %s", step, exc)
 
 
 def register_model(model_dir: Path, name: str, score: float | None, *, higher_is_better: bool = True,

@@ -17,7 +17,7 @@ Without a labels JSON the tree is walked; each edited file found names one (stem
 
 Row mapping: ``editability`` = the published label; with ``label_scale="cosine"`` (default: published labels
 are raw cosines, about -0.02..0.98) it is mapped to [0, 1] by (x+1)/2 like our own labels, with ``"unit"``
-kept as is; the raw value is in ``provenance``. ``mask`` = ``difference.difference_mask(source, surrogate)``.
+kept as is; the raw value is in ``provenance``. ``mask`` = ``privacy.difference.difference_mask(source, surrogate)``.
 ``split`` = the folder (TRAIN/VAL/TEST -> train/val/test); when a dataset has no VAL folder, ``val_fraction``
 of its train groups (group = dataset/stem, hashed with ``seed``) become val. ``strategy`` = "published".
 Images are shrunk so the long side is at most ``max_side``; surrogate and edits are resized to the source.
@@ -36,10 +36,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sppe_ray.datasets.difference import DEFAULT_THRESHOLD, difference_mask
 from sppe_ray.datasets.vispr import canonical_category
 from sppe_ray.errors import BenchmarkError, ImageError, UnknownInstructionError
 from sppe_ray.imageio import encode_mask, encode_png, fit_within, load_image, resize_image
+from sppe_ray.privacy.difference import DEFAULT_THRESHOLD, difference_mask
 from sppe_ray.schema import sample_id
 from sppe_ray.shards import ShardWriter
 from sppe_ray.taxonomy import get_instruction, normalize_code

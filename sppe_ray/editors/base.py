@@ -86,9 +86,8 @@ def create_editor(name: str = "procedural", **kwargs: Any) -> Editor:
     """Build an editor by name. An unknown name is a ``ConfigError`` listing the choices.
 
     Keyword arguments are the backend's own settings (they mirror ``config.EditorConfig``: ``model``, ``url``,
-    ``inference_steps``, ``guidance``, ``image_guidance``, ``timeout_s``, ``retries``, ``audit_log``); ``None`` values
-    are
-    dropped so a config section can be splatted in whole.
+    ``inference_steps``, ``guidance``, ``image_guidance``, ``timeout_s``, ``retries``, ``audit_log``); ``None``
+    values are dropped so a config section can be splatted in whole.
     """
     factory = EDITORS.entry(name).load()
     return factory(**_settings_for(factory, {k: v for k, v in kwargs.items() if v is not None}))

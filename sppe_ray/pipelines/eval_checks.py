@@ -17,6 +17,7 @@ from sppe_ray.imageio import pixel_digest
 from sppe_ray.metrics.privacy import FACE_SAME_PERSON
 from sppe_ray.pipelines.memo import Memo
 from sppe_ray.privacy.detectors.text import BOX_PAD
+from sppe_ray.privacy.geometry import mask_box
 
 #: OCR similarity at or above which the recovered region is said to carry the source's text.
 TEXT_RECOVERED = 0.5
@@ -24,14 +25,6 @@ TEXT_RECOVERED = 0.5
 #: engine sees, or two different inputs could share a cached reading.
 OCR_PAD = BOX_PAD
 OCR_MEMO = 4096
-
-
-def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(x0, y0, x1, y1) of the private region, the box convention of `sppe_ray.privacy.leakage`."""
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 class RegionChecks:

@@ -118,13 +118,19 @@ def check_box(box: Any, mask: np.ndarray, what: str = "region") -> tuple[int, in
     share = box_in_mask(ibox, mask)
     if share < MIN_BOX_IN_MASK:
         raise ImageError(f"{what}: its box {ibox} lies off its mask (only {share:.0%} of the box is masked, "
-                         f"mask box {_mask_box(mask)}): the box and mask come from different image geometries")
+                         f"mask box {mask_box(mask)}): the box and mask come from different image geometries")
     return ibox
 
 
-def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+def mask_box(mask: np.ndarray, pad: int = 0) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of a mask's pixels, exclusive end, grown by `pad` and clipped to the image; None for an
+    empty mask (each caller decides what that means: no region, the whole image, an error)."""
     ys, xs = np.nonzero(mask)
-    return None if len(xs) == 0 else (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    if len(xs) == 0:
+        return None
+    h, w = mask.shape[:2]
+    return (max(0, int(xs.min()) - pad), max(0, int(ys.min()) - pad),
+            min(w, int(xs.max()) + 1 + pad), min(h, int(ys.max()) + 1 + pad))
 
 
 def map_region(region: Any, amap: AxisMap, mask_fn: Callable[[np.ndarray], np.ndarray]) -> Any:

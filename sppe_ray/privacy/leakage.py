@@ -11,6 +11,7 @@ import numpy as np
 from sppe_ray.privacy.detectors import weights
 from sppe_ray.privacy.detectors.faces import find_faces, hog_faces
 from sppe_ray.privacy.detectors.text import rapidocr_lines
+from sppe_ray.privacy.geometry import mask_box
 
 Box = tuple[int, int, int, int]
 
@@ -22,10 +23,10 @@ def _padded(box: Box, shape: tuple[int, ...], frac: float = 0.25) -> Box:
 
 
 def _mask_box(mask: np.ndarray) -> Box:
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
+    box = mask_box(mask)
+    if box is None:
         raise ValueError("mask is empty: there is no region to compare")
-    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return box
 
 
 def find_face_box(img: np.ndarray, box: Box | None = None, accurate: bool = True) -> Box | None:

@@ -44,10 +44,9 @@ class Region:
     @property
     def bbox(self) -> tuple[int, int, int, int]:
         """(x0, y0, x1, y1), exclusive end; (0, 0, 0, 0) for an empty mask."""
-        ys, xs = np.nonzero(self.mask)
-        if len(xs) == 0:
-            return (0, 0, 0, 0)
-        return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        from sppe_ray.privacy.geometry import mask_box
+
+        return mask_box(self.mask) or (0, 0, 0, 0)
 
     @property
     def area(self) -> int:

@@ -167,6 +167,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
+    from sppe_ray import tracking
     from sppe_ray.models.erma import fitting
     from sppe_ray.models.erma.model import ERMA
     from sppe_ray.models.erma.relation import FeatureSpec
@@ -190,7 +191,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         model = ray.train.torch.prepare_model(module) if ctx.get_world_size() > 1 else module
         recipe = fitting.Recipe(**config["recipe"])
         recipe = fitting.Recipe(**{**config["recipe"], "seed": recipe.seed + rank})
-        client = _mlflow_client(config) if rank == 0 else None
+        client = (tracking.StepLogger(config["tracking_uri"], config["run_id"], prefix="train/")
+                  if rank == 0 and config.get("run_id") else None)
 
         def on_eval(state, metrics, best_state, opt, sched) -> None:
             report = {
@@ -205,7 +207,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 ray.train.report(report)
                 return
             if client is not None:
-                _log_step(client, config["run_id"], report, state.step)
+                client.log(report, state.step)
             with tempfile.TemporaryDirectory() as tmp:
                 fitting.save_checkpoint(Path(tmp), module, best_state, opt, sched, state)
                 ray.train.report(report, checkpoint=ray.train.Checkpoint.from_directory(tmp))
@@ -215,25 +217,6 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
 
 def _finite(x: float) -> float:
     return float(x) if math.isfinite(x) else -1.0
-
-
-def _mlflow_client(config: dict):
-    if not config.get("run_id"):
-        return None
-    import mlflow
-    from mlflow import MlflowClient
-
-    mlflow.set_tracking_uri(config["tracking_uri"])
-    return MlflowClient(tracking_uri=config["tracking_uri"])
-
-
-def _log_step(client, run_id: str, report: dict, step: int) -> None:
-    from mlflow.entities import Metric
-
-    now = int(time.time() * 1000)
-    client.log_batch(
-        run_id, metrics=[Metric(f"train/{k}", float(v), now, step) for k, v in report.items() if k != "step"]
-    )
 
 
 def _trainer(config: dict, cfg: ERMAConfig, train_ds, val_ds, storage: Path, name: str):

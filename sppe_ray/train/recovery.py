@@ -122,6 +122,7 @@ def _train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch as rtt
     import torch
 
+    from sppe_ray import tracking
     from sppe_ray.models.recovery.batches import flip_batch, to_model_batch
     from sppe_ray.models.recovery.c2e_net import C2ENet
     from sppe_ray.models.recovery.losses import LossWeights, c2e_loss
@@ -145,7 +146,7 @@ def _train_loop(config: dict[str, Any]) -> None:
         step = start_step = int(state["step"])
     model = rtt.prepare_model(net) if world > 1 else net
     weights = LossWeights(lambda_cycle=cfg.lambda_cycle, lambda_tag=cfg.lambda_tag)
-    logger = _RankZeroLogger(config) if rank == 0 else None
+    logger = tracking.StepLogger(config["tracking_uri"], config["run_id"]) if rank == 0 else None
     shard, val_shard = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("val")
     flips = torch.Generator().manual_seed(cfg.seed * 7919 + rank + step)
     epoch, running = 0, {}
@@ -235,24 +236,3 @@ def _report(metrics: dict, net: Any, opt: Any, sched: Any, step: int, rank: int)
     report(metrics, rank,
            state=lambda: {"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "step": step},
            write_model=lambda folder: save_net(net, folder, extra={"step": step, SCORE: metrics.get(SCORE)}))
-
-
-class _RankZeroLogger:
-    """Logs step metrics into the driver's MLflow run by id (no active run needed in the worker)."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        from mlflow import MlflowClient
-
-        self.client = MlflowClient(tracking_uri=config["tracking_uri"])
-        self.run_id = config["run_id"]
-
-    def log(self, metrics: dict[str, Any], step: int) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step) for k, v in metrics.items()
-                 if isinstance(v, (int, float)) and math.isfinite(float(v))]
-        try:
-            self.client.log_batch(self.run_id, metrics=items)
-        except Exception as exc:  # tracking must never kill a training run
-            log.warning("mlflow logging failed at step %d: %s", step, exc)

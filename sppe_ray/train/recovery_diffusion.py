@@ -23,6 +23,7 @@ def diffusion_loop(config: dict[str, Any]) -> None:
     import ray.train.torch as rtt
     import torch
 
+    from sppe_ray import tracking
     from sppe_ray.models.recovery.batches import to_model_batch
     from sppe_ray.models.recovery.diffusion import DiffusionLoRA, load_pipeline, prompt_for
     from sppe_ray.train.checkpoints import resume_state
@@ -53,6 +54,7 @@ def diffusion_loop(config: dict[str, Any]) -> None:
     def prompts(raw: dict) -> list[str]:
         return [prompt_for(c, k) for c, k in zip(raw["instruction_code"], raw["category"], strict=True)]
 
+    logger = tracking.StepLogger(config["tracking_uri"], config["run_id"]) if rank == 0 else None
     shard, val_shard = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("val")
     while step < cfg.steps:
         seen = 0
@@ -63,6 +65,7 @@ def diffusion_loop(config: dict[str, Any]) -> None:
                 metrics = {**{f"train_{k}": v for k, v in parts.items()}, "step": step, "start_step": start_step}
                 if rank == 0:
                     metrics[SCORE] = _validate(lora, val_shard, device, prompts)
+                    logger.log(metrics, step)
                 _report(metrics, lora, step, rank)
             if step >= cfg.steps:
                 break

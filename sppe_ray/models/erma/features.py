@@ -24,6 +24,8 @@ from sppe_ray.editors.procedural.analysis import EDITOR_FACES, FaceSearch
 from sppe_ray.errors import ImageError
 from sppe_ray.imageio import pixel_digest
 from sppe_ray.models.erma.detectors import DETECTOR_STATS, compare, findings
+from sppe_ray.privacy.difference import difference_mask
+from sppe_ray.privacy.geometry import mask_box
 from sppe_ray.taxonomy import INSTRUCTIONS, instruction_text
 
 #: Instruction codes in table order; row len(CODES) is the published fallback text for unknown codes.
@@ -57,19 +59,13 @@ def text_table(text_embedder: Any) -> np.ndarray:
     return table
 
 
-def difference_mask(source: np.ndarray, surrogate: np.ndarray) -> np.ndarray:
-    """Where the surrogate differs from the source. Surrogates only change pixels inside the private
-    region, so when the caller has no mask this recovers it (an unchanged pair gives an empty mask)."""
-    return np.any(source != surrogate, axis=2)
-
-
 def crop_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """Bounding box (x0, y0, x1, y1) of the mask with a context margin; the whole image when empty."""
     h, w = mask.shape
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    box = mask_box(mask)
+    if box is None:
         return 0, 0, w, h
-    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    x0, y0, x1, y1 = box
     my = max(int((y1 - y0) * _CROP_MARGIN), (_MIN_CROP - (y1 - y0) + 1) // 2, 0)
     mx = max(int((x1 - x0) * _CROP_MARGIN), (_MIN_CROP - (x1 - x0) + 1) // 2, 0)
     return max(x0 - mx, 0), max(y0 - my, 0), min(x1 + mx, w), min(y1 + my, h)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sppe_ray.errors import ImageError
+from sppe_ray.privacy.geometry import mask_box
 from sppe_ray.privacy.region import Region
 
 
@@ -49,8 +50,8 @@ def break_ties(source: np.ndarray, out: np.ndarray, mask: np.ndarray, step: int 
 
 
 def bbox_of(mask: np.ndarray, pad: int = 0) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of a non-empty mask, padded and clipped to the image."""
-    ys, xs = np.nonzero(mask)
-    h, w = mask.shape
-    return (max(0, int(xs.min()) - pad), max(0, int(ys.min()) - pad),
-            min(w, int(xs.max()) + 1 + pad), min(h, int(ys.max()) + 1 + pad))
+    """(x0, y0, x1, y1) of a non-empty mask, padded and clipped to the image (ImageError when empty)."""
+    box = mask_box(mask, pad)
+    if box is None:
+        raise ImageError("the region's mask is empty: there is nothing to replace")
+    return box

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from sppe_ray.errors import BackendUnavailableError
+from sppe_ray.privacy.geometry import mask_box
 from sppe_ray.privacy.photos import FACE_BOXES, box_pixels, face_photos, person_photos, photo
 from sppe_ray.privacy.synthetic.compose import Placement, apply_lighting, place, prepare_background
 from sppe_ray.privacy.synthetic.scenes import crop_around, face_mask, person_mask, photo_canvas
@@ -15,11 +16,6 @@ def _pick(names: list[str], rng: np.random.Generator, what: str) -> str:
     if not names:
         raise BackendUnavailableError(f"no {what} photo available; install scikit-image (bundled samples)")
     return names[int(rng.integers(0, len(names)))]
-
-
-def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    ys, xs = np.nonzero(mask)
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 def face_scene(base: np.ndarray, rng: np.random.Generator, size: int) -> tuple[Placement, str]:
@@ -37,7 +33,7 @@ def person_scene(base: np.ndarray, rng: np.random.Generator, size: int) -> tuple
     name = _pick(sorted(n for n, _ in person_photos()), rng, "person")
     mask = person_mask(name)
     if rng.random() < 0.6:
-        box = _mask_box(mask)
+        box = mask_box(mask)
         img, m = crop_around(photo(name), mask, box, rng, size, fill=(0.8, 1.0))
         return Placement(apply_lighting(img, rng), m, np.eye(3), {}), name
     canvas = photo_canvas(name, mask, rng, frame=False)
