@@ -85,7 +85,7 @@ def default_benchmark(cfg: SPPEConfig) -> Path:
 
 def info_dict(cfg: SPPEConfig) -> dict:
     from sppe_ray import taxonomy
-    from sppe_ray.backends import backend_status
+    from sppe_ray.backends import backend_status, champion_status
 
     versions = {}
     for dist in ("ray", "mlflow", "torch", "torchvision", "transformers", "diffusers", "pyiqa",
@@ -104,7 +104,7 @@ def info_dict(cfg: SPPEConfig) -> dict:
         "task_tags": sorted({i.task_tag for i in taxonomy.INSTRUCTIONS.values()}),
         "default_benchmark": str(default_benchmark(cfg)),
         "mlflow_tracking_uri": tracking_uri(),
-        "backends": backend_status(cfg.editor.model, cfg.embed.model),
+        "backends": {**backend_status(cfg), **champion_status()},
         "versions": versions,
         "config": cfg.model_dump(),
     }
@@ -124,7 +124,8 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="one JSON object")
     typer.echo(f"mlflow: {data['mlflow_tracking_uri']}")
     for name, st in data["backends"].items():
         mark = "yes" if st["available"] else "no "
-        typer.echo(f"  [{mark}] {name:28s} {'' if st['available'] else st['reason']}")
+        detail = f"v{st['version']}" if st.get("version") else ("" if st["available"] else st["reason"])
+        typer.echo(f"  [{mark}] {name:36s} {detail}")
     typer.echo("versions: " + ", ".join(f"{k} {v}" for k, v in data["versions"].items()))
 
 

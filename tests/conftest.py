@@ -35,3 +35,29 @@ def sppe_home(tmp_path, monkeypatch):
     monkeypatch.setenv("SPPE_HOME", str(home))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
     return home
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("sppe", "sppe-ray data and model suites")
+    group.addoption("--benchmark", default=None,
+                    help="tests/data: check this built benchmark instead of a small one built for the run")
+    group.addoption("--champion-home", default=None,
+                    help="tests/model: test the champions registered under this SPPE_HOME (its MLflow store) "
+                         "instead of small ones fitted for the run")
+
+
+#: The small benchmark the data and model suites build when no --benchmark is given (about a minute here).
+SMALL_BUILD = ["build.n_scenes=16", "build.size=96", "build.instructions_per_scene=2", "build.shard_size=8",
+               "ray.actors=2"]
+
+
+@pytest.fixture(scope="session")
+def small_benchmark(ray_local, tmp_path_factory):
+    """A real sppe-mini-like benchmark, built by the project's own build (Ray Data, procedural editor)."""
+    from sppe_ray.config import load_config
+    from sppe_ray.pipelines.build import build_benchmark
+
+    out = tmp_path_factory.mktemp("suite-bench") / "small"
+    cfg = load_config(overrides=SMALL_BUILD, environ={})
+    build_benchmark(cfg, out, progress=False)
+    return out, cfg

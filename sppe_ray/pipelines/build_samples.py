@@ -17,7 +17,7 @@ import numpy as np
 from sppe_ray.config import SPPEConfig
 from sppe_ray.errors import SPPEError
 from sppe_ray.imageio import encode_mask, encode_png
-from sppe_ray.pipelines.build_plan import SceneTask, resolve_strategy, stable_unit
+from sppe_ray.pipelines.build_plan import SceneTask, assign_split, resolve_strategy, stable_unit
 from sppe_ray.privacy.region import Region, Scene
 from sppe_ray.schema import sample_id
 from sppe_ray.taxonomy import CATEGORIES, get_instruction
@@ -108,7 +108,10 @@ class SampleFactory:
         if not scene.regions:
             result.skipped["no_private_region"] += len(task.strategies) * len(task.instructions)
             return result
-        split = task.split
+        # The split follows the source image: a scene drawn on a shared photo (people categories reuse a small
+        # pool of real photos) takes that photo's split, so no photo is trained on and tested on.
+        split = task.split if scene.source_group.startswith("scene-") or task.image_path else assign_split(
+            scene.source_group, self.cfg.build.splits, self.cfg.build.seed)
         src = scene.image
         mask = scene.union_mask()
         src_png, mask_png = encode_png(src), encode_mask(mask)

@@ -285,6 +285,9 @@ def fit_erma(
                 f"resume_from {resume_from} is not an ERMA checkpoint (no {fitting.STATE_FILE})."
             )
         start_step = int(json.loads(state_file.read_text())["step"])
+        if start_step >= cfg.steps:
+            raise ConfigError(f"the checkpoint in {resume_from} is at step {start_step}, not below erma.steps="
+                              f"{cfg.steps}: raise erma.steps to continue the fit")
     digest = manifest_hash(benchmark_dir)
     with tracking.start_run(
         EXPERIMENT,

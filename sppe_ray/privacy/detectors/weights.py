@@ -101,17 +101,26 @@ _IDLE_CASCADES: dict[str, list[Any]] = {}
 _CASCADE_LOCK = threading.Lock()
 
 
-def _load_cascade(name: str) -> Any:
+def _cascade_roots() -> list[str]:
     import cv2
 
     own = getattr(getattr(cv2, "data", None), "haarcascades", "") or "."
-    roots = [own if r.startswith("<") else r for r in CASCADE_ROOTS]
-    for root in roots:
-        path = os.path.join(root, name)
-        if os.path.isfile(path):
-            clf = cv2.CascadeClassifier(path)
-            if not clf.empty():
-                return clf
+    return [own if r.startswith("<") else r for r in CASCADE_ROOTS]
+
+
+def cascade_path(name: str) -> str | None:
+    """Where cascade file `name` is found on this machine (the search `cascade` uses), else None."""
+    return next((p for p in (os.path.join(r, name) for r in _cascade_roots()) if os.path.isfile(p)), None)
+
+
+def _load_cascade(name: str) -> Any:
+    import cv2
+
+    path = cascade_path(name)
+    clf = cv2.CascadeClassifier(path) if path else None
+    if clf is not None and not clf.empty():
+        return clf
+    roots = _cascade_roots()
     raise BackendUnavailableError(f"cascade {name} not found in {', '.join(roots)}; install "
                                   "opencv-python-headless<5 or Debian opencv-data (cluster/install.sh does)")
 
