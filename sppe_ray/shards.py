@@ -195,9 +195,16 @@ def read_manifest(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return manifest
 
 
+#: Manifest keys that describe where a benchmark was made, not what it holds.
+UNHASHED_KEYS = frozenset({"environment"})
+
+
 def manifest_hash(folder: str | os.PathLike[str]) -> str:
-    """sha256 of the canonical manifest JSON: identifies a benchmark's exact contents (shard checksums)."""
-    return hashlib.sha256(_canonical(read_manifest(folder))).hexdigest()
+    """sha256 of the canonical manifest JSON: identifies a benchmark's exact contents (shard checksums).
+
+    `environment` (where it was built: versions, CPU features, sppe_ray.environment) is left out."""
+    manifest = {k: v for k, v in read_manifest(folder).items() if k not in UNHASHED_KEYS}
+    return hashlib.sha256(_canonical(manifest)).hexdigest()
 
 
 def _check_shard(path: Path, entry: Mapping[str, Any], schema: pa.Schema, checksums: bool,

@@ -47,8 +47,8 @@ def pytest_addoption(parser):
 
 
 #: The small benchmark the data and model suites build when no --benchmark is given (about a minute here).
-SMALL_BUILD = ["build.n_scenes=16", "build.size=96", "build.instructions_per_scene=2", "build.shard_size=8",
-               "ray.actors=2"]
+SMALL_BUILD = ["build.n_scenes=24", "build.size=96", "build.instructions_per_scene=2", "build.shard_size=8",
+               "build.splits={train: 0.6, val: 0.2, test: 0.2}", "ray.actors=2"]
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sppe_ray.config import SPPEConfig, sppe_home
+from sppe_ray.environment import environment_record
 from sppe_ray.errors import BenchmarkError
 from sppe_ray.pipelines.build_plan import SceneTask, assign_split, group_into_shards, plan_scenes
 from sppe_ray.privacy import fallbacks
@@ -187,7 +188,7 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
     rates = surrogate_pass_rates(by_strategy, skipped)
     manifest = writer.finish(config=cfg.model_dump(),  # skips are summed from the shards (once)
                              extra={"name": benchmark_name(cfg), "scenes": len(tasks),
-                                    "surrogate_pass_rate": rates})
+                                    "surrogate_pass_rate": rates, "environment": environment_record()})
     problems = verify_benchmark(out)
     if problems:
         raise BenchmarkError(f"built benchmark failed validation: {problems[0]}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import string
+from datetime import date, datetime, timedelta
 
 import numpy as np
 
@@ -37,6 +38,8 @@ _CATEGORY_KIND: dict[str, str] = {
     "a308_laptop_screen": "username",
 }
 
+#: The day generated dates are drawn around (birth dates before it, document dates up to two years after).
+REFERENCE_DAY = date(2026, 1, 1)
 _DATE_FORMATS = ("%m/%d/%Y", "%d.%m.%Y", "%Y-%m-%d", "%d %b %Y", "%B %d, %Y")
 _VOWELS = "aeiou"
 _CONSONANTS = "bcdfghjklmnpqrstvwxyz"
@@ -120,12 +123,17 @@ def fake_text(kind: str, rng: np.random.Generator) -> str:
         return fake.name()
     if kind == "address":
         return f"{fake.street_address()}\n{fake.city()}, {fake.state_abbr()} {fake.zipcode()}"
+    # Dates come from the generator around a fixed day, never from Faker's "now": a build must not depend on
+    # the day, the minute or the time zone it ran in (two builds minutes apart used to differ).
     if kind == "date":
-        return fake.date_between("-8y", "+2y").strftime(str(rng.choice(_DATE_FORMATS)))
+        day = REFERENCE_DAY + timedelta(days=int(rng.integers(-8 * 365, 2 * 365)))
+        return day.strftime(str(rng.choice(_DATE_FORMATS)))
     if kind == "birth_date":
-        return fake.date_of_birth(minimum_age=18, maximum_age=85).strftime(str(rng.choice(_DATE_FORMATS)))
+        day = REFERENCE_DAY - timedelta(days=int(rng.integers(18 * 365, 85 * 365)))
+        return day.strftime(str(rng.choice(_DATE_FORMATS)))
     if kind == "datetime":
-        stamp = fake.date_time_between("-8y", "now")
+        stamp = datetime.combine(REFERENCE_DAY, datetime.min.time()) - timedelta(
+            seconds=int(rng.integers(0, 8 * 365 * 86400)))
         fmt = str(rng.choice(["%Y-%m-%d %H:%M", "%m/%d/%Y %I:%M %p", "%d.%m.%Y %H:%M:%S", "%Y/%m/%d %H:%M"]))
         return stamp.strftime(fmt)
     if kind == "email":
