@@ -2,7 +2,7 @@
 
 Why a helper: jobs run three ways (laptop, `ray job submit`, `RAY_ADDRESS=...`) and must behave the same.
 On a 2-core machine Ray Data actors that each take a whole CPU starve the read tasks and the pipeline
-hangs (STACK_NOTES), so the fractional CPU defaults live here too.
+hangs (measured here), so the fractional CPU defaults live here too.
 """
 
 from __future__ import annotations

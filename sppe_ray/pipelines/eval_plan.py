@@ -111,7 +111,7 @@ def _registry_folder(name: str, models: dict[str, str]) -> tuple[str | None, str
 
     found = tracking.download_model(name)
     if found is None:
-        return None, f"no champion of {name} registered"
+        return None, "no champion registered"
     models[name] = found[1]
     return str(found[0]), None
 

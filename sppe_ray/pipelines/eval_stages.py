@@ -9,6 +9,7 @@ Result rows are sorted and carry no timings, so the same inputs give byte-identi
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,6 +25,7 @@ from sppe_ray.pipelines.memo import Memo, content_key
 from sppe_ray.schema import RESULT_SCHEMA
 from sppe_ray.taxonomy import CATEGORIES
 
+log = logging.getLogger(__name__)
 PATH_COLUMN = "path"  # added by ray.data.read_parquet(include_paths=True): which benchmark shard a row came from
 INPUT_COLUMNS = ["sample_id", "split", "category", "instruction_code", "task_tag", "strategy", "source", "mask",
                  "surrogate", "source_edit", "surrogate_edit"]
@@ -41,13 +43,17 @@ def _json(d: dict[str, Any]) -> str:
     return json.dumps(clean, sort_keys=True)
 
 
-def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], n: int) -> tuple[list[Any], list[str | None]]:
-    """Run ``batch_fn`` on all indices; if it raises, run it on each index alone and keep each error."""
+def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], ids: Sequence[str],
+                   what: str) -> tuple[list[Any], list[str | None]]:
+    """Run ``batch_fn`` on all indices; if it raises, log the failure with the batch's sample ids, then run it
+    on each index alone and keep (and log) each sample's error. `ids` names the samples behind the indices."""
+    n = len(ids)
     try:
         values = batch_fn(list(range(n)))
         return list(values), [None] * n
-    except Exception:
-        pass
+    except Exception as exc:
+        log.warning("%s: a batch of %d samples failed (%s); retrying one at a time: %s", what, n, _err(exc),
+                    ", ".join(map(str, ids)))
     values: list[Any] = [None] * n
     errors: list[str | None] = [None] * n
     for i in range(n):
@@ -55,6 +61,7 @@ def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], n: int) -> tuple[
             values[i] = batch_fn([i])[0]
         except Exception as exc:
             errors[i] = _err(exc)
+            log.warning("%s: sample %s failed: %s", what, ids[i], errors[i])
     return values, errors
 
 
@@ -84,6 +91,10 @@ class DecodedBatch:
         cols = [self.df[k].tolist() for k in ("source", "surrogate", "mask")]
         self.pair_keys = [content_key(src, sur) for src, sur, _ in zip(*cols, strict=True)]
         self.region_keys = [content_key(src, sur, m) for src, sur, m in zip(*cols, strict=True)]
+
+    def ids(self, idx: Sequence[int]) -> list[str]:
+        """The sample ids of rows `idx` (what a log line may name: never pixels)."""
+        return [str(self.df.at[i, "sample_id"]) for i in idx]
 
     def take(self, key: str, idx: Sequence[int]) -> list[np.ndarray]:
         return [self.images[key][i] for i in idx]  # type: ignore[misc]
@@ -180,7 +191,7 @@ class SampleEvaluator:
                 srcs, surs = batch.take("source", todo), batch.take("surrogate", todo)
                 values, errors = run_per_sample(
                     lambda idx, fn=fn, srcs=srcs, surs=surs: fn([srcs[j] for j in idx], [surs[j] for j in idx]),
-                    len(todo))
+                    batch.ids(todo), method)
                 for j, i in enumerate(todo):
                     found[batch.pair_keys[i]] = (values[j], errors[j])
                     self.cache.put(method, batch.pair_keys[i], found[batch.pair_keys[i]])
@@ -190,7 +201,7 @@ class SampleEvaluator:
             rows += [self._row(batch, i, "editability", method, metrics=meta) for i in batch.errors]
         if self.plan.erma_dir:
             meta = {"lower_better": False, "kind": "learned"}
-            values, errors = run_per_sample(self._erma_scores(batch, ok), len(ok))
+            values, errors = run_per_sample(self._erma_scores(batch, ok), batch.ids(ok), "erma")
             for j, i in enumerate(ok):
                 rows.append(self._row(batch, i, "editability", "erma", score=values[j], metrics=meta,
                                       error=errors[j]))
@@ -228,7 +239,7 @@ class SampleEvaluator:
                 codes = [str(batch.df.iloc[i]["instruction_code"]) for i in sel]
                 return rec.recover_batch(batch.take("source", sel), batch.take("surrogate", sel),
                                          batch.take("surrogate_edit", sel), [batch.masks[i] for i in sel], codes)
-            outs, errors = run_per_sample(run, len(ok))
+            outs, errors = run_per_sample(run, batch.ids(ok), f"recovery {method}")
 
             def score(idx: list[int], outs: list[Any] = outs) -> list[dict[str, float]]:
                 sel = [ok[j] for j in idx]
@@ -239,7 +250,8 @@ class SampleEvaluator:
                 return [{k: float(v[n]) for k, v in res.items()} for n in range(len(idx))]
             good = [j for j in range(len(ok)) if errors[j] is None]
             metric_values, metric_errors = run_per_sample(
-                lambda idx, good=good: score([good[k] for k in idx]), len(good))
+                lambda idx, good=good: score([good[k] for k in idx]), batch.ids([ok[j] for j in good]),
+                f"recovery metrics of {method}")
             for k, j in enumerate(good):
                 errors[j] = metric_errors[k]
             by_j = dict(zip(good, metric_values, strict=True))

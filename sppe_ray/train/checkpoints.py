@@ -1,46 +1,66 @@
-"""Ray Train checkpoints of the recovery fits: one training-state file beside the model folder, written on
-rank 0 and read back on resume.
+"""Ray Train checkpoints of every fit (ERMA, c2e_net, the diffusion LoRA): one way to find the folder to resume
+from and one way to attach a checkpoint to a report.
 
-Why shared: both recovery backends (c2e_net and the diffusion LoRA) resume the same way: from the trial's
-own checkpoint after a restart, else from `resume_from` (an earlier fit's checkpoint folder, `--resume-from`).
+Why shared: all three fits resume the same way, from the trial's own checkpoint after a worker restart, else
+from `resume_from` (an earlier fit's checkpoint folder, `--resume-from`), and all attach a checkpoint on rank 0
+only. What goes inside a checkpoint folder is the model's own business (`write` below).
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-#: the optimiser/scheduler/step state inside a checkpoint folder (the model itself is under model/)
+#: the recovery fits' optimiser/scheduler/step state inside a checkpoint folder (their model is under model/)
 STATE_FILE = "train_state.pt"
 
 
-def resume_state(config: dict[str, Any], device: Any) -> dict[str, Any] | None:
-    """The saved training state to continue from, or None for a fresh start."""
+@contextmanager
+def resume_folder(config: dict[str, Any]) -> Iterator[Path | None]:
+    """The checkpoint folder to continue from (readable inside the block), or None for a fresh start."""
     import ray.train
-    import torch
 
     ckpt = ray.train.get_checkpoint()
-    if ckpt is None and config.get("resume_from"):
-        ckpt = ray.train.Checkpoint.from_directory(config["resume_from"])
     if ckpt is None:
-        return None
+        yield Path(config["resume_from"]) if config.get("resume_from") else None
+        return
     with ckpt.as_directory() as d:
-        return torch.load(Path(d) / STATE_FILE, map_location=device, weights_only=False)
+        yield Path(d)
 
 
-def report(metrics: dict[str, Any], rank: int, state: Callable[[], dict[str, Any]],
-           write_model: Callable[[Path], None]) -> None:
-    """Report `metrics`; rank 0 also attaches a checkpoint holding the model (written by `write_model` into
-    model/) and the training state (`state()` is only called on rank 0)."""
+def report_folder(metrics: dict[str, Any], rank: int, write: Callable[[Path], None]) -> None:
+    """Report `metrics`; rank 0 also attaches a checkpoint folder filled by `write` (only called on rank 0)."""
     import ray.train
-    import torch
 
     if rank != 0:
         ray.train.report(metrics)
         return
     with tempfile.TemporaryDirectory() as d:
-        write_model(Path(d) / "model")
-        torch.save(state(), Path(d) / STATE_FILE)
+        write(Path(d))
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(d))
+
+
+def resume_state(config: dict[str, Any], device: Any) -> dict[str, Any] | None:
+    """A recovery fit's saved training state to continue from, or None for a fresh start."""
+    import torch
+
+    with resume_folder(config) as folder:
+        if folder is None:
+            return None
+        return torch.load(folder / STATE_FILE, map_location=device, weights_only=False)
+
+
+def report(metrics: dict[str, Any], rank: int, state: Callable[[], dict[str, Any]],
+           write_model: Callable[[Path], None]) -> None:
+    """A recovery fit's report: the checkpoint holds the model (written by `write_model` into model/) and the
+    training state (`state()`)."""
+    import torch
+
+    def write(folder: Path) -> None:
+        write_model(folder / "model")
+        torch.save(state(), folder / STATE_FILE)
+
+    report_folder(metrics, rank, write)

@@ -15,7 +15,6 @@ import logging
 import math
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -171,6 +170,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     from sppe_ray.models.erma import fitting
     from sppe_ray.models.erma.model import ERMA
     from sppe_ray.models.erma.relation import FeatureSpec
+    from sppe_ray.train import checkpoints
 
     ctx = ray.train.get_context()
     rank = ctx.get_world_rank()
@@ -181,13 +181,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     train = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("train")), texts, *flags)
     val = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("val")), texts, *flags)
     module = ERMA(spec, config["hidden"], config["dropout"])
-    resume = None
-    ckpt = ray.train.get_checkpoint()
-    with tempfile.TemporaryDirectory() as restore:
-        if ckpt is not None:
-            resume = Path(ckpt.to_directory(restore))
-        elif config.get("resume_from"):
-            resume = Path(config["resume_from"])
+    with checkpoints.resume_folder(config) as resume:
         model = ray.train.torch.prepare_model(module) if ctx.get_world_size() > 1 else module
         recipe = fitting.Recipe(**config["recipe"])
         recipe = fitting.Recipe(**{**config["recipe"], "seed": recipe.seed + rank})
@@ -203,14 +197,10 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 "best_srcc": _finite(state.best_score),
                 "best_step": state.best_step,
             }
-            if rank != 0:
-                ray.train.report(report)
-                return
             if client is not None:
                 client.log(report, state.step)
-            with tempfile.TemporaryDirectory() as tmp:
-                fitting.save_checkpoint(Path(tmp), module, best_state, opt, sched, state)
-                ray.train.report(report, checkpoint=ray.train.Checkpoint.from_directory(tmp))
+            checkpoints.report_folder(report, rank, lambda folder: fitting.save_checkpoint(
+                folder, module, best_state, opt, sched, state))
 
         fitting.run_training(model, train, val, recipe, module=module, resume=resume, on_eval=on_eval)
 

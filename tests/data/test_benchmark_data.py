@@ -62,8 +62,9 @@ def test_no_source_image_in_two_splits(rows):
 def test_labels_are_in_range_and_spread(rows):
     labels = rows["editability"].to_numpy(float)
     assert np.isfinite(labels).all() and ((labels >= 0) & (labels <= 1)).all()
-    # A benchmark whose labels barely move cannot rank editability methods.
-    assert labels.std() > 0.05 and len(np.unique(np.round(labels, 3))) > len(labels) // 4
+    # A benchmark whose labels barely move, or sit on a few values, cannot rank editability methods. (At three
+    # decimals there are at most 1001 values, so the distinct count is bounded, not proportional to the rows.)
+    assert labels.std() > 0.05 and len(np.unique(np.round(labels, 3))) > min(len(labels) // 4, 100)
     for split, part in rows.groupby("split"):
         if len(part) >= 10:
             assert part["editability"].std() > 0.02, split

@@ -28,7 +28,7 @@ from sppe_ray.taxonomy import get_instruction
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["eval.iqa_metrics=[psnr,gmsd,piqe]", "eval.recovery_methods=[edited_surrogate,paste_back]",
+FAST = ["eval.iqa_metrics=[psnr,gmsd,piqe]", "eval.recovery_methods=[edited_surrogate,paste_back,c2e_s2ser]",
         "eval.bootstrap=100", "eval.batch_size=4", "ray.actors=2", "eval.report_grid_rows=2"]
 RECOVERY_KEYS = {"csim_src", "ssim", "psnr", "dir_i", "dir_s", "csim_gt", "gt_ssim", "gt_psnr",
                  "identity_recovered", "text_recovered", "ci", "n"}

@@ -98,15 +98,20 @@ def test_expand_metrics_and_flat_keys():
     assert flat["timings_s/compute"] == 1.5
 
 
-def test_run_per_sample_isolates_failures():
+def test_run_per_sample_isolates_failures(caplog):
     def fn(idx):
         if 2 in idx:
             raise ValueError("sample two is broken")
         return [i * 10 for i in idx]
 
-    values, errors = run_per_sample(fn, 4)
+    with caplog.at_level("WARNING", logger="sppe_ray.pipelines.eval_stages"):
+        values, errors = run_per_sample(fn, ["s0", "s1", "s2", "s3"], "pyiqa:psnr")
     assert values == [0, 10, None, 30]
     assert errors[2].startswith("ValueError: sample two") and errors[0] is None
+    # the batch failure and the failing sample are logged by id, never silently retried
+    logged = [r.getMessage() for r in caplog.records]
+    assert any("pyiqa:psnr" in m and "s0, s1, s2, s3" in m for m in logged)
+    assert any("sample s2 failed: ValueError" in m for m in logged)
 
 
 def test_thresholds_and_mask_box():
