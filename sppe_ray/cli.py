@@ -63,11 +63,21 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug l
                         format="%(asctime)s %(name)s %(message)s")
 
 
+#: the job script of each command (`ray job submit -- python jobs/eval.py` runs `sppe eval`)
+JOB_SCRIPTS = {"eval": "eval.py", "build": "build_benchmark.py", "train erma": "train_erma.py",
+               "train recovery": "train_recovery.py"}
+
+
 def run_job(command: str, argv: list[str] | None = None) -> int:
-    """Run one `sppe` command as a job script does (`jobs/eval.py` is `run_job("eval")`); returns the exit code."""
-    args = [*command.split(), *(sys.argv[1:] if argv is None else argv)]
+    """Run one `sppe` command as a job script does (`jobs/eval.py` is `run_job("eval")`); returns the exit code.
+
+    The command's own click object runs, so `--help` reads `Usage: jobs/eval.py [OPTIONS]`."""
+    cmd = typer.main.get_command(app)
+    for word in command.split():
+        cmd = cmd.commands[word]  # type: ignore[attr-defined]
+    _main(verbose=False)
     try:
-        app(args, prog_name=f"jobs/{command.replace(' ', '_')}.py")
+        cmd.main(args=sys.argv[1:] if argv is None else argv, prog_name=f"jobs/{JOB_SCRIPTS[command]}")
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0

@@ -20,7 +20,14 @@ import pyarrow.parquet as pq
 
 from sppe_ray.config import SPPEConfig
 from sppe_ray.pipelines.eval_plan import EvalPlan
-from sppe_ray.pipelines.eval_stages import INPUT_COLUMNS, PATH_COLUMN, SampleEvaluator
+from sppe_ray.pipelines.eval_stages import (
+    EVAL_NODE_COLUMN,
+    INPUT_COLUMNS,
+    PATH_COLUMN,
+    READ_NODE_COLUMN,
+    SampleEvaluator,
+    current_node,
+)
 from sppe_ray.schema import RESULT_SCHEMA
 from sppe_ray.shards import ShardWriter, read_manifest
 
@@ -69,7 +76,7 @@ def compute_results(benchmark: Path, results_dir: Path, plan: EvalPlan, cfg: SPP
             continue
         todo[name] = n * plan.rows_per_sample
     stats = {"shards_total": len(expected), "shards_skipped": skipped, "shards_computed": 0,
-             "samples_computed": 0}
+             "samples_computed": 0, "placement": {"read": {}, "evaluate": {}}}
     if todo:
         _run_graph(benchmark, writer, todo, plan, cfg, stats, on_shard)
     writer.finish(extra={"evaluation": {"split": cfg.eval.split, "plan": plan.describe()}})
@@ -101,6 +108,7 @@ def _run_graph(benchmark: Path, writer: ShardWriter, todo: dict[str, int], plan:
     for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):
         if batch.num_rows == 0:
             continue
+        _count_placement(batch, stats["placement"])
         for path in pc.unique(batch.column(PATH_COLUMN)).to_pylist():
             name = os.path.basename(str(path))
             part = batch.filter(pc.equal(batch.column(PATH_COLUMN), path))
@@ -119,6 +127,13 @@ def _run_graph(benchmark: Path, writer: ShardWriter, todo: dict[str, int], plan:
         raise BenchmarkError(f"{len(pending)} benchmark shard(s) produced incomplete results; re-run to resume")
 
 
+def _count_placement(batch: pa.Table, placement: dict[str, dict[str, int]]) -> None:
+    """Result rows per Ray node that read and that evaluated them: where the work really ran."""
+    for key, column in (("read", READ_NODE_COLUMN), ("evaluate", EVAL_NODE_COLUMN)):
+        for node, n in zip(*pc.value_counts(batch.column(column)).flatten(), strict=True):
+            placement[key][str(node)] = placement[key].get(str(node), 0) + n.as_py()
+
+
 def read_shards(batch: pa.Table, split: str | None, rows: int = 16) -> Iterator[pa.Table]:
     """Benchmark shard paths -> those shards' rows of one split (plus the path column), in blocks of about
     `rows` rows cut only between (source, surrogate) pairs.
@@ -130,6 +145,7 @@ def read_shards(batch: pa.Table, split: str | None, rows: int = 16) -> Iterator[
         filters = None if split is None else [("split", "=", split)]
         t = pq.read_table(path, columns=INPUT_COLUMNS, filters=filters)
         t = t.append_column(PATH_COLUMN, pa.array([path] * t.num_rows, pa.string()))
+        t = t.append_column(READ_NODE_COLUMN, pa.array([current_node()] * t.num_rows, pa.string()))
         for start, stop in pair_chunks(t, rows):
             yield t.slice(start, stop - start)
 
@@ -151,7 +167,7 @@ def pair_chunks(table: pa.Table, rows: int) -> list[tuple[int, int]]:
 
 def _flush(writer: ShardWriter, name: str, parts: list[pa.Table], samples: int, stats: dict[str, Any],
            on_shard: Callable[[str, int], None] | None) -> None:
-    table = pa.concat_tables(parts).drop_columns([PATH_COLUMN])
+    table = pa.concat_tables(parts).drop_columns([PATH_COLUMN, READ_NODE_COLUMN, EVAL_NODE_COLUMN])
     order = pc.sort_indices(table, sort_keys=[("sample_id", "ascending"), ("task", "ascending"),
                                               ("method", "ascending")])
     writer.write(table.take(order).cast(RESULT_SCHEMA), result_shard_name(name))

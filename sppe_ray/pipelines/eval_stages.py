@@ -29,7 +29,11 @@ log = logging.getLogger(__name__)
 PATH_COLUMN = "path"  # added by ray.data.read_parquet(include_paths=True): which benchmark shard a row came from
 INPUT_COLUMNS = ["sample_id", "split", "category", "instruction_code", "task_tag", "strategy", "source", "mask",
                  "surrogate", "source_edit", "surrogate_edit"]
-OUTPUT_SCHEMA = RESULT_SCHEMA.append(pa.field(PATH_COLUMN, pa.string()))
+# Which Ray node read a row's shard and which evaluated it: the driver counts them into the summary's
+# `placement` (the job's own record of where its work ran) and drops both columns before writing results.
+READ_NODE_COLUMN, EVAL_NODE_COLUMN = "read_node", "eval_node"
+OUTPUT_SCHEMA = RESULT_SCHEMA.append(pa.field(PATH_COLUMN, pa.string())).append(
+    pa.field(READ_NODE_COLUMN, pa.string())).append(pa.field(EVAL_NODE_COLUMN, pa.string()))
 _KEYS = ["sample_id", "split", "category", "instruction_code", "task_tag", "strategy"]
 
 
@@ -43,15 +47,31 @@ def _json(d: dict[str, Any]) -> str:
     return json.dumps(clean, sort_keys=True)
 
 
-def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], ids: Sequence[str],
-                   what: str) -> tuple[list[Any], list[str | None]]:
+def current_node() -> str:
+    """This process's Ray node id ("" outside Ray)."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else ""
+    except Exception:  # placement is a record, never a reason to fail a batch
+        return ""
+
+
+def run_per_sample(batch_fn: Callable[[list[int]], list[Any]], ids: Sequence[str], what: str, *,
+                   broken: str | None = None) -> tuple[list[Any], list[str | None]]:
     """Run ``batch_fn`` on all indices; if it raises, log the failure with the batch's sample ids, then run it
-    on each index alone and keep (and log) each sample's error. `ids` names the samples behind the indices."""
+    on each index alone and keep (and log) each sample's error. `ids` names the samples behind the indices.
+    `broken` is an error already known for every sample (a model that failed to load, logged once then)."""
     n = len(ids)
+    if broken is not None:
+        return [None] * n, [broken] * n
     try:
         values = batch_fn(list(range(n)))
         return list(values), [None] * n
     except Exception as exc:
+        if n == 1:
+            log.warning("%s: sample %s failed: %s", what, ids[0], _err(exc))
+            return [None], [_err(exc)]
         log.warning("%s: a batch of %d samples failed (%s); retrying one at a time: %s", what, n, _err(exc),
                     ", ".join(map(str, ids)))
     values: list[Any] = [None] * n
@@ -122,6 +142,7 @@ class SampleEvaluator:
                 self.erma = ERMAPredictor.load(plan.erma_dir)
             except Exception as exc:
                 self.erma_error = _err(exc)
+                log.warning("ERMA failed to load; every erma row of this evaluator records it: %s", self.erma_error)
         from sppe_ray.models.recovery import create_recoverer
 
         self.recoverers: dict[str, Any] = {}
@@ -131,6 +152,8 @@ class SampleEvaluator:
                 self.recoverers[method] = create_recoverer(name, **kwargs)
             except Exception as exc:
                 self.recoverer_errors[method] = _err(exc)
+                log.warning("recoverer %s failed to load; its rows record it: %s", method,
+                            self.recoverer_errors[method])
         self.checks = RegionChecks(plan.ocr_detail)
         self.cache = Memo()  # pair-level results: see sppe_ray.pipelines.memo
 
@@ -144,6 +167,9 @@ class SampleEvaluator:
         if self.plan.privacy_checks:
             rows += self._privacy(batch)
         rows.sort(key=lambda r: (r["sample_id"], r["task"], r["method"]))
+        node = current_node()
+        for row in rows:
+            row[EVAL_NODE_COLUMN] = node
         return pa.Table.from_pylist(rows, schema=OUTPUT_SCHEMA)
 
     # -- rows -------------------------------------------------------------------------------------------------
@@ -157,7 +183,8 @@ class SampleEvaluator:
             score = None
         row.update(task=task, method=method, score=None if error else score,
                    metrics=_json(metrics) if metrics is not None else None, output=None if error else output,
-                   error=error, **{PATH_COLUMN: str(rec.get(PATH_COLUMN, ""))})
+                   error=error, **{PATH_COLUMN: str(rec.get(PATH_COLUMN, "")),
+                                   READ_NODE_COLUMN: str(rec.get(READ_NODE_COLUMN, ""))})
         return row
 
     def _pair_scorers(self) -> dict[str, tuple[Callable[[list[np.ndarray], list[np.ndarray]], list[float]],
@@ -201,7 +228,8 @@ class SampleEvaluator:
             rows += [self._row(batch, i, "editability", method, metrics=meta) for i in batch.errors]
         if self.plan.erma_dir:
             meta = {"lower_better": False, "kind": "learned"}
-            values, errors = run_per_sample(self._erma_scores(batch, ok), batch.ids(ok), "erma")
+            broken = None if self.erma is not None else f"RuntimeError: ERMA model failed to load: {self.erma_error}"
+            values, errors = run_per_sample(self._erma_scores(batch, ok), batch.ids(ok), "erma", broken=broken)
             for j, i in enumerate(ok):
                 rows.append(self._row(batch, i, "editability", "erma", score=values[j], metrics=meta,
                                       error=errors[j]))
@@ -239,7 +267,9 @@ class SampleEvaluator:
                 codes = [str(batch.df.iloc[i]["instruction_code"]) for i in sel]
                 return rec.recover_batch(batch.take("source", sel), batch.take("surrogate", sel),
                                          batch.take("surrogate_edit", sel), [batch.masks[i] for i in sel], codes)
-            outs, errors = run_per_sample(run, batch.ids(ok), f"recovery {method}")
+            broken = None if rec is not None else (
+                f"RuntimeError: recoverer failed to load: {self.recoverer_errors.get(method)}")
+            outs, errors = run_per_sample(run, batch.ids(ok), f"recovery {method}", broken=broken)
 
             def score(idx: list[int], outs: list[Any] = outs) -> list[dict[str, float]]:
                 sel = [ok[j] for j in idx]

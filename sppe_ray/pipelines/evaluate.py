@@ -189,7 +189,9 @@ def _summary(bench: Path, manifest: dict[str, Any], mhash: str, cfg: SPPEConfig,
         "errors": sections["errors"],
         "models": dict(plan.models),
         "benchmark_fallbacks": manifest.get("fallbacks", {}),
-        "resume": stats,
+        "resume": {k: v for k, v in stats.items() if k != "placement"},
+        # result rows per Ray node that read / evaluated them in this run (resumed shards are not counted)
+        "placement": stats.get("placement", {}),
         "output": str(out),
         "timings_s": {},
     }

@@ -181,27 +181,26 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     train = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("train")), texts, *flags)
     val = fitting.arrays_from_columns(collect(ray.train.get_dataset_shard("val")), texts, *flags)
     module = ERMA(spec, config["hidden"], config["dropout"])
-    with checkpoints.resume_folder(config) as resume:
-        model = ray.train.torch.prepare_model(module) if ctx.get_world_size() > 1 else module
-        recipe = fitting.Recipe(**config["recipe"])
-        recipe = fitting.Recipe(**{**config["recipe"], "seed": recipe.seed + rank})
-        client = (tracking.StepLogger(config["tracking_uri"], config["run_id"], prefix="train/")
-                  if rank == 0 and config.get("run_id") else None)
+    model = ray.train.torch.prepare_model(module) if ctx.get_world_size() > 1 else module
+    recipe = fitting.Recipe(**{**config["recipe"], "seed": config["recipe"]["seed"] + rank})
+    client = (tracking.StepLogger(config["tracking_uri"], config["run_id"], prefix="train/")
+              if rank == 0 and config.get("run_id") else None)
 
-        def on_eval(state, metrics, best_state, opt, sched) -> None:
-            report = {
-                "step": state.step,
-                "val_srcc": _finite(metrics["srcc"]),
-                "val_plcc": _finite(metrics["plcc"]),
-                "val_mse": metrics["mse"],
-                "best_srcc": _finite(state.best_score),
-                "best_step": state.best_step,
-            }
-            if client is not None:
-                client.log(report, state.step)
-            checkpoints.report_folder(report, rank, lambda folder: fitting.save_checkpoint(
-                folder, module, best_state, opt, sched, state))
+    def on_eval(state, metrics, best_state, opt, sched) -> None:
+        report = {
+            "step": state.step,
+            "val_srcc": _finite(metrics["srcc"]),
+            "val_plcc": _finite(metrics["plcc"]),
+            "val_mse": metrics["mse"],
+            "best_srcc": _finite(state.best_score),
+            "best_step": state.best_step,
+        }
+        if client is not None:
+            client.log(report, state.step)
+        checkpoints.report_folder(report, rank, lambda folder: fitting.save_checkpoint(
+            folder, module, best_state, opt, sched, state))
 
+    with checkpoints.resume_folder(config) as resume:  # the folder is only readable inside the block
         fitting.run_training(model, train, val, recipe, module=module, resume=resume, on_eval=on_eval)
 
 
@@ -296,7 +295,7 @@ def fit_erma(
             "recipe": recipe.__dict__,
             "run_id": run.info.run_id,
             "tracking_uri": tracking.tracking_uri(home),
-            "resume_from": str(resume_from) if resume_from else None,
+            "resume_from": str(Path(resume_from).resolve()) if resume_from else None,  # workers chdir
         }
         result = _trainer(
             config, cfg, splits["train"], splits["val"], home / "ray_results", f"erma-{run.info.run_id[:12]}"

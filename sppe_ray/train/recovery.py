@@ -75,7 +75,7 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
                             params={"train_rows": train_table.num_rows, "val_rows": val_table.num_rows}) as run:
         loop_config = {"recovery": cfg.model_dump(), "run_id": run.info.run_id,
                        "tracking_uri": tracking.tracking_uri(home),
-                       "resume_from": str(resume_from) if resume_from else None,
+                       "resume_from": str(Path(resume_from).resolve()) if resume_from else None,
                        "threads": 1}  # Ray Data decodes on the other core; 2 OpenMP threads spin on a busy one
         trainer = TorchTrainer(
             rd.diffusion_loop if diffusion else _train_loop, train_loop_config=loop_config,
