@@ -6,6 +6,7 @@
 #   cluster/local.sh up            # head + SPPE_CLUSTER_WORKERS worker nodes; prints the addresses
 #   cluster/local.sh status        # ray status of this cluster
 #   cluster/local.sh kill-worker   # SIGKILL the first worker node's raylet (fault drills)
+#   cluster/local.sh restart-worker  # start that worker node again
 #   cluster/local.sh down          # stop this cluster's processes
 #
 # Settings (environment): SPPE_CLUSTER_DIR (default .sppe/cluster), SPPE_CLUSTER_PORT (GCS, 6390),
@@ -58,6 +59,24 @@ cluster_pids() {
   echo $pids $kids | tr ' ' '\n' | sort -un | tr '\n' ' '
 }
 
+start_worker() {  # worker node $1: its own temp dir, worker ports and agent ports
+  local i="$1" ip lo
+  ip="$(cat "$DIR/ip")"
+  lo=$((21500 + (i - 1) * 500))
+  "$RAY" start --address "$ip:$PORT" --node-ip-address "$ip" --num-cpus "$WORKER_CPUS" \
+    --resources "{\"sppe_worker\": 1, \"sppe_worker_$i\": 1}" --temp-dir "$TEMP-w$i" \
+    --min-worker-port "$lo" --max-worker-port $((lo + 499)) $(agent_ports) --disable-usage-stats \
+    > "$DIR/worker-$i.log" 2>&1 \
+    || { tail -20 "$DIR/worker-$i.log" >&2; exit 1; }
+}
+
+wait_nodes() {  # a worker's raylet registers with the GCS a moment after `ray start` returns
+  for _ in $(seq 1 60); do
+    [ "$("$RAY" status --address "$(cat "$DIR/ip"):$PORT" 2>/dev/null | grep -c ' node_')" -ge "$1" ] && return
+    sleep 1
+  done
+}
+
 up() {
   if [ -f "$DIR/address" ] && [ -n "$(cluster_pids)" ]; then
     echo "local.sh: a cluster is already up at $(cat "$DIR/address") (cluster/local.sh down first)" >&2; exit 1
@@ -68,20 +87,10 @@ up() {
     --temp-dir "$TEMP" --include-dashboard true --dashboard-port "$DASH" --ray-client-server-port "$CLIENT" \
     --min-worker-port 21000 --max-worker-port 21499 $(agent_ports) --disable-usage-stats > "$DIR/head.log" 2>&1 \
     || { tail -20 "$DIR/head.log" >&2; exit 1; }
-  for i in $(seq 1 "$WORKERS"); do
-    local lo=$((21500 + (i - 1) * 500))
-    "$RAY" start --address "$ip:$PORT" --node-ip-address "$ip" --num-cpus "$WORKER_CPUS" \
-      --resources "{\"sppe_worker\": 1, \"sppe_worker_$i\": 1}" --temp-dir "$TEMP-w$i" \
-      --min-worker-port "$lo" --max-worker-port $((lo + 499)) $(agent_ports) --disable-usage-stats \
-      > "$DIR/worker-$i.log" 2>&1 \
-      || { tail -20 "$DIR/worker-$i.log" >&2; exit 1; }
-  done
+  for i in $(seq 1 "$WORKERS"); do start_worker "$i"; done
   echo "$ip:$PORT" > "$DIR/address"
   echo "http://127.0.0.1:$DASH" > "$DIR/dashboard"
-  for _ in $(seq 1 60); do  # a worker's raylet registers with the GCS a moment after `ray start` returns
-    [ "$("$RAY" status --address "$ip:$PORT" 2>/dev/null | grep -c ' node_')" -ge $((WORKERS + 1)) ] && break
-    sleep 1
-  done
+  wait_nodes $((WORKERS + 1))
   for _ in $(seq 1 90); do  # the job API answers once the head's dashboard agent is up
     "$RAY" job list --address "http://127.0.0.1:$DASH" > /dev/null 2>&1 && break
     sleep 1
@@ -100,6 +109,14 @@ kill_worker() {
   [ -n "$pid" ] || { echo "local.sh: no worker raylet found" >&2; exit 1; }
   kill -9 "$pid"
   echo "killed worker raylet $pid"
+}
+
+restart_worker() {  # after kill-worker: clear what is left of worker node 1, start it again
+  local pids; pids="$(pgrep -f -- "$TEMP-w1/" || true)"
+  [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+  start_worker 1
+  wait_nodes $((WORKERS + 1))
+  echo "worker node 1 restarted"
 }
 
 down() {
@@ -121,5 +138,6 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   kill-worker) kill_worker ;;
-  *) echo "usage: cluster/local.sh up|down|status|kill-worker" >&2; exit 2 ;;
+  restart-worker) restart_worker ;;
+  *) echo "usage: cluster/local.sh up|down|status|kill-worker|restart-worker" >&2; exit 2 ;;
 esac

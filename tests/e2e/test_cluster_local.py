@@ -56,17 +56,40 @@ def cluster():
 
 def _submit(cluster, home: Path, bench: Path, summary: Path, extra: list[str], *, wait: bool = True) -> str:
     """`ray job submit --working-dir . -- python jobs/eval.py ...` as a user types it; returns the job id."""
+    args = ["jobs/eval.py", "--benchmark", str(bench), "--fit", "never", "--summary-json", str(summary)]
+    return _submit_job(cluster, home, args, [*SETS, *extra], wait=wait)
+
+
+def _submit_job(cluster, home: Path, args: list[str], sets: list[str], *, wait: bool = True) -> str:
     runtime_env = json.dumps({"env_vars": {"SPPE_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/m.db",
                                            "TQDM_DISABLE": "1"}})
     cmd = [str(ROOT / ".venv" / "bin" / "ray"), "job", "submit", "--address", cluster["dashboard"],
            "--working-dir", ".", "--runtime-env-json", runtime_env, *([] if wait else ["--no-wait"]),
-           "--", "python", "jobs/eval.py", "--benchmark", str(bench), "--fit", "never",
-           "--summary-json", str(summary)]
-    for item in [*SETS, *extra]:
+           "--", "python", *args]
+    for item in sets:
         cmd += ["--set", item]
     done = subprocess.run(cmd, cwd=ROOT, env=cluster["env"], capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return re.search(r"raysubmit_[A-Za-z0-9]+", done.stdout + done.stderr).group(0)
+
+
+def _kill_worker_when(cluster, job: str, ready) -> str:
+    """Wait until `ready()`, SIGKILL the worker node's raylet, give the job 60 s; stop it if it has not
+    ended. Returns the job's state after the fault (SUCCEEDED when it survived on its own)."""
+    deadline = time.monotonic() + 300
+    while not ready():
+        assert _job_status(cluster, job) in ("RUNNING", "PENDING", "UNKNOWN"), "the job ended before the fault"
+        assert time.monotonic() < deadline, "the job made no progress within 300 s"
+        time.sleep(0.5)
+    _local_sh(cluster["env"], "kill-worker")
+    state, deadline = _job_status(cluster, job), time.monotonic() + 60
+    while state in ("RUNNING", "PENDING", "UNKNOWN") and time.monotonic() < deadline:  # UNKNOWN: no answer yet
+        time.sleep(2)
+        state = _job_status(cluster, job)
+    if state != "SUCCEEDED":
+        subprocess.run([str(ROOT / ".venv" / "bin" / "ray"), "job", "stop", "--address", cluster["dashboard"], job],
+                       cwd=ROOT, env=cluster["env"], capture_output=True, timeout=120)
+    return state
 
 
 def _job_status(cluster, job: str) -> str:
@@ -113,29 +136,41 @@ def test_killing_the_worker_node_mid_evaluation_loses_nothing(cluster, small_ben
     bench, home = small_benchmark[0], tmp_path / "home"
     summary = tmp_path / "summary.json"
     job = _submit(cluster, home, bench, summary, ["eval.split=train"], wait=False)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:  # wait for a result shard holding rows (empty shards are written first)
-        shards = list(home.glob("eval/*/results/res-*.parquet"))
-        if any(pq.read_metadata(p).num_rows > 0 for p in shards):
-            break
-        assert _job_status(cluster, job) in ("RUNNING", "PENDING"), "the job ended before the fault"
-        time.sleep(0.5)
-    else:
-        pytest.fail("no result shard within 300 s")
-    _local_sh(cluster["env"], "kill-worker")
-    state, deadline = _job_status(cluster, job), time.monotonic() + 60
-    while state in ("RUNNING", "PENDING") and time.monotonic() < deadline:
-        time.sleep(2)
-        state = _job_status(cluster, job)
-    if state != "SUCCEEDED":
-        subprocess.run([str(ROOT / ".venv" / "bin" / "ray"), "job", "stop", "--address", cluster["dashboard"], job],
-                       cwd=ROOT, env=cluster["env"], capture_output=True, timeout=120)
-        summary.unlink(missing_ok=True)
-        _submit(cluster, home, bench, summary, ["eval.split=train"])
+    # the first result shard holding rows (shards with no train rows are written, empty, at the start)
+    state = _kill_worker_when(cluster, job, lambda: any(
+        pq.read_metadata(p).num_rows > 0 for p in home.glob("eval/*/results/res-*.parquet")))
+    resubmitted = not summary.exists()  # the job's own word that it finished, whatever the status call said
+    try:
+        if resubmitted:
+            _submit(cluster, home, bench, summary, ["eval.split=train"])
+    finally:
+        _local_sh(cluster["env"], "restart-worker")
     got = json.loads(summary.read_text())
-    print(json.dumps({"job_after_kill": state, "resume": got["resume"], "placement": got["placement"]}))
+    print(json.dumps({"job_after_kill": state, "resubmitted": resubmitted, "resume": got["resume"],
+                      "placement": got["placement"]}))
     undisturbed = _single_node(bench, "train", tmp_path / "single", monkeypatch)
-    if state != "SUCCEEDED":  # the re-submit resumed: it computed only the samples the first job had not finished
+    if resubmitted:  # the re-submit resumed: it computed only the samples the first job had not finished
         assert 0 < got["resume"]["samples_computed"] < undisturbed["benchmark"]["evaluated"]
     for key in SECTIONS:
         assert got[key] == undisturbed[key], key
+
+
+def test_killing_the_worker_node_mid_build_gives_the_same_shards(cluster, small_benchmark, tmp_path):
+    """The same drill on `jobs/build_benchmark.py`: the finished benchmark has the shard hashes of the suite's
+    undisturbed build of the same configuration."""
+    from sppe_ray.shards import read_manifest
+    from tests.conftest import SMALL_BUILD
+
+    out, home = tmp_path / "bench", tmp_path / "home"
+    args = ["jobs/build_benchmark.py", "--out", str(out)]
+    job = _submit_job(cluster, home, args, SMALL_BUILD, wait=False)
+    state = _kill_worker_when(cluster, job, lambda: any(out.glob("part-*.parquet")))
+    try:
+        done_before = len(list(out.glob("part-*.parquet")))
+        if not (out / "manifest.json").exists():  # the build did not finish on its own: re-submit resumes it
+            _submit_job(cluster, home, args, SMALL_BUILD)
+    finally:
+        _local_sh(cluster["env"], "restart-worker")
+    got, want = read_manifest(out), read_manifest(small_benchmark[0])
+    print(json.dumps({"job_after_kill": state, "shards": len(got["shards"]), "finished_before_resubmit": done_before}))
+    assert [e["sha256"] for e in got["shards"]] == [e["sha256"] for e in want["shards"]]
