@@ -238,8 +238,6 @@ class SampleEvaluator:
 
     def _erma_scores(self, batch: DecodedBatch, ok: list[int]) -> Callable[[list[int]], list[float]]:
         def fn(idx: list[int]) -> list[float]:
-            if self.erma is None:
-                raise RuntimeError(f"ERMA model failed to load: {self.erma_error}")
             sel = [ok[j] for j in idx]
             codes = [str(batch.df.iloc[i]["instruction_code"]) for i in sel]
             out = self.erma.predict(batch.take("source", sel), batch.take("surrogate", sel), codes,
@@ -260,9 +258,7 @@ class SampleEvaluator:
         for method, _name, _kw in self.plan.recovery:
             rec = self.recoverers.get(method)
 
-            def run(idx: list[int], rec: Any = rec, method: str = method) -> list[np.ndarray]:
-                if rec is None:
-                    raise RuntimeError(f"recoverer failed to load: {self.recoverer_errors.get(method)}")
+            def run(idx: list[int], rec: Any = rec) -> list[np.ndarray]:
                 sel = [ok[j] for j in idx]
                 codes = [str(batch.df.iloc[i]["instruction_code"]) for i in sel]
                 return rec.recover_batch(batch.take("source", sel), batch.take("surrogate", sel),

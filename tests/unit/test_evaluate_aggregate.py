@@ -112,6 +112,9 @@ def test_run_per_sample_isolates_failures(caplog):
     logged = [r.getMessage() for r in caplog.records]
     assert any("pyiqa:psnr" in m and "s0, s1, s2, s3" in m for m in logged)
     assert any("sample s2 failed: ValueError" in m for m in logged)
+    # a model known to be broken is never called, and every sample carries its error
+    values, errors = run_per_sample(lambda idx: pytest.fail("called"), ["a", "b"], "erma", broken="E: no model")
+    assert values == [None, None] and errors == ["E: no model"] * 2
 
 
 def test_thresholds_and_mask_box():
