@@ -52,6 +52,13 @@ def _replica_id() -> str:
         return "local"
 
 
+def _node_id() -> str:
+    """Which Ray node answered (the multi-node test shows both nodes' replicas answering)."""
+    import ray
+
+    return ray.get_runtime_context().get_node_id() if ray.is_initialized() else "local"
+
+
 def region_record(region: Any) -> dict[str, Any]:
     box = region.known_box() or region.bbox
     return {"category": region.category, "box": [int(v) for v in box], "score": round(float(region.score), 4),
@@ -152,8 +159,8 @@ class Editability(_Registered):
         version, predictor = self.current
         sources, surrogates, codes, masks = (list(col) for col in zip(*items, strict=True))
         scores = predictor.predict(sources, surrogates, codes, masks, batch_size=max(1, len(items)))
-        replica = _replica_id()
-        return [{"editability": float(s), "version": version, "replica": replica} for s in scores]
+        replica, node = _replica_id(), _node_id()
+        return [{"editability": float(s), "version": version, "replica": replica, "node": node} for s in scores]
 
 
 @serve.deployment(name="Recovery")

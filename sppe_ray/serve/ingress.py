@@ -312,7 +312,7 @@ class Ingress:
         code = await self._call(asyncio.to_thread(_code, instruction))
         out = await self._call(self.editability.score.remote((src, sur, code, m)))
         return {"editability": out["editability"], "instruction_code": code, "model_version": out["version"],
-                "replica": out["replica"]}
+                "replica": out["replica"], "node": out["node"]}
 
     @app.post("/v1/recover", dependencies=[Auth])
     async def recover_route(self, source: Annotated[UploadFile, File()],

@@ -6,52 +6,25 @@ and gives the undisturbed numbers exactly."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.e2e.cluster_fixtures import RAY, ROOT, local_cluster, local_sh
+
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 SETS = ["eval.iqa_metrics=[psnr,ssim]", "eval.batch_size=4", "eval.bootstrap=100", "ray.actors=2"]
 SECTIONS = ("editability", "recovery", "privacy", "comparisons")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _local_sh(env: dict[str, str], *args: str, timeout: float = 240) -> str:
-    done = subprocess.run(["bash", str(ROOT / "cluster" / "local.sh"), *args], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    # a short folder: Ray's socket paths under it must stay within AF_UNIX's 107 bytes
-    folder = Path(tempfile.mkdtemp(prefix="sppe-cl-", dir="/tmp"))
-    env = {**os.environ, "SPPE_CLUSTER_DIR": str(folder), "SPPE_CLUSTER_PORT": str(_free_port()),
-           "SPPE_CLUSTER_DASHBOARD_PORT": str(_free_port()), "SPPE_CLUSTER_CLIENT_PORT": str(_free_port())}
-    env.pop("RAY_ADDRESS", None)
-    _local_sh(env, "up")
-    try:
-        yield {"env": env, "dashboard": (folder / "dashboard").read_text().strip(), "dir": folder}
-    finally:
-        _local_sh(env, "down")
-        left = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True).stdout.split()
-        assert left == [], f"cluster/local.sh down left processes {left}"
-        shutil.rmtree(folder, ignore_errors=True)
+    with local_cluster() as running:
+        yield running
 
 
 def _submit(cluster, home: Path, bench: Path, summary: Path, extra: list[str], *, wait: bool = True) -> str:
@@ -63,7 +36,7 @@ def _submit(cluster, home: Path, bench: Path, summary: Path, extra: list[str], *
 def _submit_job(cluster, home: Path, args: list[str], sets: list[str], *, wait: bool = True) -> str:
     runtime_env = json.dumps({"env_vars": {"SPPE_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/m.db",
                                            "TQDM_DISABLE": "1"}})
-    cmd = [str(ROOT / ".venv" / "bin" / "ray"), "job", "submit", "--address", cluster["dashboard"],
+    cmd = [RAY, "job", "submit", "--address", cluster["dashboard"],
            "--working-dir", ".", "--runtime-env-json", runtime_env, *([] if wait else ["--no-wait"]),
            "--", "python", *args]
     for item in sets:
@@ -81,19 +54,19 @@ def _kill_worker_when(cluster, job: str, ready) -> str:
         assert _job_status(cluster, job) in ("RUNNING", "PENDING", "UNKNOWN"), "the job ended before the fault"
         assert time.monotonic() < deadline, "the job made no progress within 300 s"
         time.sleep(0.5)
-    _local_sh(cluster["env"], "kill-worker")
+    local_sh(cluster["env"], "kill-worker")
     state, deadline = _job_status(cluster, job), time.monotonic() + 60
     while state in ("RUNNING", "PENDING", "UNKNOWN") and time.monotonic() < deadline:  # UNKNOWN: no answer yet
         time.sleep(2)
         state = _job_status(cluster, job)
     if state != "SUCCEEDED":
-        subprocess.run([str(ROOT / ".venv" / "bin" / "ray"), "job", "stop", "--address", cluster["dashboard"], job],
+        subprocess.run([RAY, "job", "stop", "--address", cluster["dashboard"], job],
                        cwd=ROOT, env=cluster["env"], capture_output=True, timeout=120)
     return state
 
 
 def _job_status(cluster, job: str) -> str:
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "ray"), "job", "status", "--address", cluster["dashboard"],
+    out = subprocess.run([RAY, "job", "status", "--address", cluster["dashboard"],
                           job], cwd=ROOT, env=cluster["env"], capture_output=True, text=True, timeout=60)
     for state in ("SUCCEEDED", "FAILED", "STOPPED", "RUNNING", "PENDING"):
         if state in out.stdout + out.stderr:
@@ -144,7 +117,7 @@ def test_killing_the_worker_node_mid_evaluation_loses_nothing(cluster, small_ben
         if resubmitted:
             _submit(cluster, home, bench, summary, ["eval.split=train"])
     finally:
-        _local_sh(cluster["env"], "restart-worker")
+        local_sh(cluster["env"], "restart-worker")
     got = json.loads(summary.read_text())
     print(json.dumps({"job_after_kill": state, "resubmitted": resubmitted, "resume": got["resume"],
                       "placement": got["placement"]}))
@@ -170,7 +143,7 @@ def test_killing_the_worker_node_mid_build_gives_the_same_shards(cluster, small_
         if not (out / "manifest.json").exists():  # the build did not finish on its own: re-submit resumes it
             _submit_job(cluster, home, args, SMALL_BUILD)
     finally:
-        _local_sh(cluster["env"], "restart-worker")
+        local_sh(cluster["env"], "restart-worker")
     got, want = read_manifest(out), read_manifest(small_benchmark[0])
     print(json.dumps({"job_after_kill": state, "shards": len(got["shards"]), "finished_before_resubmit": done_before}))
     assert [e["sha256"] for e in got["shards"]] == [e["sha256"] for e in want["shards"]]
