@@ -133,6 +133,8 @@ class ERMAConfig(Section):
     eval_every: int = _f(100, "steps between validations (and checkpoints)", ge=1)
     num_workers: int = _f(1, "Ray Train workers (data parallel)", ge=1)
     use_gpu: bool = _f(False, "reserve a GPU per Ray Train worker")
+    max_failures: int = _f(2, "worker-group restarts the fit survives (a worker or its node lost); each resumes "
+                              "from the fit's last checkpoint", ge=0)
     seed: int = _f(0, "seed of the initialisation and the batch order")
 
 
@@ -158,6 +160,8 @@ class RecoveryConfig(Section):
     eval_every: int = _f(250, "steps between validations (and checkpoints)", ge=1)
     num_workers: int = _f(1, "Ray Train workers (data parallel)", ge=1)
     use_gpu: bool = _f(False, "train on a GPU per Ray Train worker")
+    max_failures: int = _f(2, "worker-group restarts the fit survives (a worker or its node lost); each resumes "
+                              "from the fit's last checkpoint", ge=0)
     seed: int = _f(0, "seed of the initialisation, crops and batch order")
     lora_rank: int = _f(4, "c2e_diffusion: LoRA rank", ge=1)
 

@@ -8,11 +8,14 @@ only. What goes inside a checkpoint folder is the model's own business (`write` 
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("sppe_ray.train")
 
 #: the recovery fits' optimiser/scheduler/step state inside a checkpoint folder (their model is under model/)
 STATE_FILE = "train_state.pt"
@@ -29,6 +32,22 @@ def resume_folder(config: dict[str, Any]) -> Iterator[Path | None]:
         return
     with ckpt.as_directory() as d:
         yield Path(d)
+
+
+def restarted() -> bool:
+    """Whether Ray Train restarted this worker group after a failure (`max_failures`): it then holds the fit's
+    own last checkpoint, which `resume_folder` continues from."""
+    import ray.train
+
+    return ray.train.get_checkpoint() is not None
+
+
+def record_restart(logger: Any, step: int) -> None:
+    """Say that the fit resumed at `step` after a restart: in the worker's log, and on rank 0 (`logger`, a
+    `tracking.StepLogger`) as the metric `resumed_at_step` of the fit's MLflow run, one point per restart."""
+    log.warning("the fit restarted after a worker failure; resuming from its checkpoint at step %d", step)
+    if logger is not None:
+        logger.log({"resumed_at_step": step}, step)
 
 
 def report_folder(metrics: dict[str, Any], rank: int, write: Callable[[Path], None]) -> None:

@@ -201,6 +201,8 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
             folder, module, best_state, opt, sched, state))
 
     with checkpoints.resume_folder(config) as resume:  # the folder is only readable inside the block
+        if checkpoints.restarted():
+            checkpoints.record_restart(client, fitting.checkpoint_step(resume))
         fitting.run_training(model, train, val, recipe, module=module, resume=resume, on_eval=on_eval)
 
 
@@ -209,7 +211,7 @@ def _finite(x: float) -> float:
 
 
 def _trainer(config: dict, cfg: ERMAConfig, train_ds, val_ds, storage: Path, name: str):
-    from ray.train import CheckpointConfig, DataConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     return TorchTrainer(
@@ -219,7 +221,8 @@ def _trainer(config: dict, cfg: ERMAConfig, train_ds, val_ds, storage: Path, nam
         datasets={"train": train_ds, "val": val_ds},
         dataset_config=DataConfig(datasets_to_split=["train"]),  # every worker validates on the whole split
         run_config=RunConfig(
-            name=name, storage_path=str(storage), checkpoint_config=CheckpointConfig(num_to_keep=2)
+            name=name, storage_path=str(storage), checkpoint_config=CheckpointConfig(num_to_keep=2),
+            failure_config=FailureConfig(max_failures=cfg.max_failures),
         ),
     )
 
@@ -273,7 +276,7 @@ def fit_erma(
             raise BenchmarkError(
                 f"resume_from {resume_from} is not an ERMA checkpoint (no {fitting.STATE_FILE})."
             )
-        start_step = int(json.loads(state_file.read_text())["step"])
+        start_step = fitting.checkpoint_step(Path(resume_from))
         if start_step >= cfg.steps:
             raise ConfigError(f"the checkpoint in {resume_from} is at step {start_step}, not below erma.steps="
                               f"{cfg.steps}: raise erma.steps to continue the fit")

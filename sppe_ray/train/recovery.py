@@ -33,7 +33,7 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
                  val_crop: int = 256, crops_per_row: int = 2) -> dict[str, Any]:
     """Train, keep the best checkpoint, register it; returns a summary dict (see keys at the end)."""
     import ray
-    from ray.train import CheckpointConfig, DataConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
     from sppe_ray import tracking
@@ -83,7 +83,8 @@ def fit_recovery(benchmark_dir: str | Path, cfg: RecoveryConfig, home: Path | No
                                          resources_per_worker={"CPU": 1}),
             run_config=RunConfig(name=f"recovery-{run.info.run_id[:12]}", storage_path=str(home / "ray_results"),
                                  checkpoint_config=CheckpointConfig(num_to_keep=2, checkpoint_score_attribute=score_key,
-                                                                    checkpoint_score_order=order)),
+                                                                    checkpoint_score_order=order),
+                                 failure_config=FailureConfig(max_failures=cfg.max_failures)),
             datasets={"train": train_ds, "val": val_ds},
             dataset_config=DataConfig(datasets_to_split=["train"]),
         )
@@ -126,7 +127,7 @@ def _train_loop(config: dict[str, Any]) -> None:
     from sppe_ray.models.recovery.batches import flip_batch, to_model_batch
     from sppe_ray.models.recovery.c2e_net import C2ENet
     from sppe_ray.models.recovery.losses import LossWeights, c2e_loss
-    from sppe_ray.train.checkpoints import resume_state
+    from sppe_ray.train.checkpoints import record_restart, restarted, resume_state
 
     cfg = RecoveryConfig(**config["recovery"])
     ctx = ray.train.get_context()
@@ -147,6 +148,8 @@ def _train_loop(config: dict[str, Any]) -> None:
     model = rtt.prepare_model(net) if world > 1 else net
     weights = LossWeights(lambda_cycle=cfg.lambda_cycle, lambda_tag=cfg.lambda_tag)
     logger = tracking.StepLogger(config["tracking_uri"], config["run_id"]) if rank == 0 else None
+    if restarted():
+        record_restart(logger, start_step)
     shard, val_shard = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("val")
     flips = torch.Generator().manual_seed(cfg.seed * 7919 + rank + step)
     epoch, running = 0, {}

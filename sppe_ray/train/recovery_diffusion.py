@@ -26,7 +26,7 @@ def diffusion_loop(config: dict[str, Any]) -> None:
     from sppe_ray import tracking
     from sppe_ray.models.recovery.batches import to_model_batch
     from sppe_ray.models.recovery.diffusion import DiffusionLoRA, load_pipeline, prompt_for
-    from sppe_ray.train.checkpoints import resume_state
+    from sppe_ray.train.checkpoints import record_restart, restarted, resume_state
 
     cfg = RecoveryConfig(**config["recovery"])
     ctx = ray.train.get_context()
@@ -55,6 +55,8 @@ def diffusion_loop(config: dict[str, Any]) -> None:
         return [prompt_for(c, k) for c, k in zip(raw["instruction_code"], raw["category"], strict=True)]
 
     logger = tracking.StepLogger(config["tracking_uri"], config["run_id"]) if rank == 0 else None
+    if restarted():
+        record_restart(logger, start_step)
     shard, val_shard = ray.train.get_dataset_shard("train"), ray.train.get_dataset_shard("val")
     while step < cfg.steps:
         seen = 0

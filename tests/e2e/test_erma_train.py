@@ -126,3 +126,56 @@ def test_fit_registers_champion_guards_it_and_resumes(ray_local, sppe_home, benc
     assert version == "1"
     model = ERMAPredictor.load(folder)
     assert model.spec.use_mask and model.spec.use_detectors and model.encoders["image_kwargs"] == {"size": 32}
+
+
+def _train_workers() -> list:
+    """This process's Ray Train worker processes (Ray started here, so its workers are our descendants)."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "RayTrainWorker" in " ".join(proc.cmdline()):
+                found.append(proc)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_a_killed_train_worker_resumes_from_the_last_checkpoint(ray_local, sppe_home, benchmark):
+    """SIGKILL the Ray Train worker once the fit has checkpointed: Ray Train restarts the worker group
+    (`erma.max_failures`), the fit continues from its last checkpoint (`resumed_at_step` in the MLflow run)
+    and finishes every step."""
+    import json
+    import os
+    import signal
+    import threading
+    import time
+
+    from mlflow import MlflowClient
+
+    from sppe_ray.train.erma import fit_erma
+
+    cfg = _cfg(steps=12000, eval_every=1000, max_failures=1)
+    result: dict = {}
+    fit = threading.Thread(target=lambda: result.update(fit_erma(benchmark, cfg, sppe_home, register=False)))
+    fit.start()
+    deadline = time.monotonic() + 300
+    # two checkpoint folders on disk: the first one has surely been registered by Ray Train (a folder appears
+    # before the controller records it, and a kill in between restarts from step 0)
+    while len(list((sppe_home / "ray_results").glob("erma-*/checkpoint_*"))) < 2:
+        assert fit.is_alive() and time.monotonic() < deadline, "the fit ended or stalled before two checkpoints"
+        time.sleep(0.1)
+    workers = _train_workers()
+    assert len(workers) == 1, workers
+    os.kill(workers[0].pid, signal.SIGKILL)
+    fit.join(timeout=600)
+    assert not fit.is_alive() and result, "the fit did not finish after its worker was killed"
+    client = MlflowClient()
+    resumed = [int(m.value) for m in client.get_metric_history(result["run_id"], "train/resumed_at_step")]
+    evals = sorted(int(m.step) for m in client.get_metric_history(result["run_id"], "train/val_srcc"))
+    redone = len(evals) - len(set(evals))  # evaluations run twice: done before the kill, again after the resume
+    print(json.dumps({"resumed_at_step": resumed, "evaluations": len(evals), "evaluations_redone": redone,
+                      "steps": result["steps"]}))
+    assert len(resumed) == 1 and cfg.eval_every <= resumed[0] < cfg.steps  # resumed from a checkpoint, not step 0
+    assert result["steps"] == cfg.steps and sorted(set(evals)) == list(range(1000, 12001, 1000))

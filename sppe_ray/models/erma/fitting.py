@@ -142,6 +142,11 @@ def save_checkpoint(
     return folder
 
 
+def checkpoint_step(folder: Path) -> int:
+    """The optimiser step a checkpoint folder was written at."""
+    return int(json.loads((Path(folder) / STATE_FILE).read_text())["step"])
+
+
 def load_checkpoint(folder: Path, model: ERMA, opt=None, sched=None) -> tuple[TrainState, dict]:
     """Restore current weights (and optimiser) in place; returns the progress and the best weights."""
     model.load_state_dict(torch.load(folder / MODEL_FILE, map_location="cpu", weights_only=True))
