@@ -11,7 +11,8 @@
 #
 # Settings (environment): SPPE_CLUSTER_DIR (default .sppe/cluster), SPPE_CLUSTER_PORT (GCS, 6390),
 # SPPE_CLUSTER_DASHBOARD_PORT (8290), SPPE_CLUSTER_CLIENT_PORT (10090), SPPE_CLUSTER_WORKERS (1),
-# SPPE_CLUSTER_HEAD_CPUS (1), SPPE_CLUSTER_WORKER_CPUS (1). Token authentication follows Ray's own settings
+# SPPE_CLUSTER_HEAD_CPUS (1), SPPE_CLUSTER_WORKER_CPUS (1), SPPE_CLUSTER_WORKER_GPUS (0: a number above 0 gives
+# the worker nodes a GPU resource Ray schedules by, without a device: the placement drills use it). Token authentication follows Ray's own settings
 # (RAY_AUTH_MODE and friends are passed through unchanged). Submit jobs with:
 #   ray job submit --address "$(cat .sppe/cluster/dashboard)" --working-dir . -- python jobs/eval.py
 set -euo pipefail
@@ -27,6 +28,7 @@ CLIENT="${SPPE_CLUSTER_CLIENT_PORT:-10090}"
 WORKERS="${SPPE_CLUSTER_WORKERS:-1}"
 HEAD_CPUS="${SPPE_CLUSTER_HEAD_CPUS:-1}"
 WORKER_CPUS="${SPPE_CLUSTER_WORKER_CPUS:-1}"
+WORKER_GPUS="${SPPE_CLUSTER_WORKER_GPUS:-0}"
 TEMP="$DIR/ray"
 
 [ -x "$RAY" ] || { echo "local.sh: $RAY not found; run bash cluster/install.sh first" >&2; exit 2; }
@@ -63,7 +65,7 @@ start_worker() {  # worker node $1: its own temp dir, worker ports and agent por
   local i="$1" ip lo
   ip="$(cat "$DIR/ip")"
   lo=$((21500 + (i - 1) * 500))
-  "$RAY" start --address "$ip:$PORT" --node-ip-address "$ip" --num-cpus "$WORKER_CPUS" \
+  "$RAY" start --address "$ip:$PORT" --node-ip-address "$ip" --num-cpus "$WORKER_CPUS" --num-gpus "$WORKER_GPUS" \
     --resources "{\"sppe_worker\": 1, \"sppe_worker_$i\": 1}" --temp-dir "$TEMP-w$i" \
     --min-worker-port "$lo" --max-worker-port $((lo + 499)) $(agent_ports) --disable-usage-stats \
     > "$DIR/worker-$i.log" 2>&1 \

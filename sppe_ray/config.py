@@ -173,6 +173,9 @@ class RayConfig(Section):
                                     "cluster (RAY_ADDRESS)")
     actor_cpus: float = _f(0.5, "CPUs reserved per evaluator actor", gt=0)
     actors: int = _f(2, "most evaluator actors", ge=1)
+    actor_gpus: float | None = _f(None, "GPU share per evaluator or builder actor; null: automatic (when the plan "
+                                        "holds a part that uses CUDA when present and the cluster has GPUs, "
+                                        "its GPUs split among the actors, at most one each; else none)", ge=0)
 
 
 class TrackingConfig(Section):

@@ -62,6 +62,16 @@ def actor_cpus(requested: float | None = None) -> float:
     return DEFAULT_ACTOR_CPUS
 
 
+def actor_gpus(wanted: bool, actors: int, requested: float | None = None) -> float:
+    """GPU share per pool actor. `requested` (ray.actor_gpus) wins; otherwise the cluster's GPUs split among
+    the actors (at most one each) when the work has a part that uses CUDA when present (`wanted`), else none:
+    a CPU-only plan must not wait for, or occupy, a GPU node."""
+    if requested is not None:
+        return float(requested)
+    gpus = gpus_available() if wanted else 0
+    return min(1.0, gpus / max(actors, 1)) if gpus else 0.0
+
+
 def gpus_available() -> int:
     """GPUs in the cluster (0 without Ray or without GPUs): GPU stages ask for them only when present."""
     try:

@@ -22,13 +22,21 @@ EDITOR_URL = "http://sppe-editor:8900"
 
 
 def serve_config() -> dict:
-    """cluster/serve.yaml with the in-cluster editor URL and the proxy on 0.0.0.0."""
+    """cluster/serve.yaml with the in-cluster editor URL, the proxy on 0.0.0.0, and the model deployments'
+    GPU shares (`sppe_ray.serve.app.GPU_SHARE`): a config file's `ray_actor_options` replaces the builder's
+    whole, GPU share included, so the cluster with a GPU group must state it here."""
+    from sppe_ray.serve.app import GPU_SHARE
+
     cfg = yaml.safe_load((HERE.parent / "serve.yaml").read_text())
     cfg["http_options"] = {**cfg.get("http_options", {}), "host": "0.0.0.0"}
     for app in cfg["applications"]:
         sets = app["args"]["set"]
         app["args"]["set"] = [f"serve.editor_url={EDITOR_URL}" if s.startswith("serve.editor_url=") else s
                               for s in sets]
+        for deployment in app.get("deployments", []):
+            if deployment["name"] in GPU_SHARE:
+                deployment["ray_actor_options"] = {**deployment.get("ray_actor_options", {}),
+                                                   "num_gpus": GPU_SHARE[deployment["name"]]}
     return cfg
 
 

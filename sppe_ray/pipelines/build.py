@@ -145,7 +145,8 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
     """Build (or finish building) the benchmark at `out_dir`; returns the manifest plus timings."""
     import ray
 
-    from sppe_ray.runtime import actor_cpus, init_ray
+    from sppe_ray.editors import EDITORS
+    from sppe_ray.runtime import actor_cpus, actor_gpus, init_ray
 
     started = time.perf_counter()
     out = Path(out_dir)
@@ -164,7 +165,9 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
         ds = ray.data.from_items(items, override_num_blocks=len(items))
         ds = ds.map_batches(ShardBuilder, fn_constructor_args=(cfg.model_dump_json(), str(out)), batch_size=1,
                             compute=ray.data.ActorPoolStrategy(size=n_actors),
-                            num_cpus=actor_cpus(cfg.ray.actor_cpus))
+                            num_cpus=actor_cpus(cfg.ray.actor_cpus),
+                            num_gpus=actor_gpus(EDITORS.entry(cfg.editor.name).gpu != "no", n_actors,
+                                                cfg.ray.actor_gpus))
         bar = _progress(len(todo), progress)
         for row in ds.iter_rows():
             info = json.loads(row["info"])

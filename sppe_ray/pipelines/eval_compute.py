@@ -87,7 +87,7 @@ def _run_graph(benchmark: Path, writer: ShardWriter, todo: dict[str, int], plan:
                stats: dict[str, Any], on_shard: Callable[[str, int], None] | None) -> None:
     import ray
 
-    from sppe_ray.runtime import actor_cpus, init_ray
+    from sppe_ray.runtime import actor_cpus, actor_gpus, init_ray
 
     resources = init_ray(cfg.ray.num_cpus)
     size = min(pool_size(cfg, float(resources.get("CPU", 1))), len(todo))  # an idle actor only costs start-up
@@ -102,7 +102,8 @@ def _run_graph(benchmark: Path, writer: ShardWriter, todo: dict[str, int], plan:
     ds = ds.map_batches(SampleEvaluator, fn_constructor_args=(plan, cfg.eval.split),
                         batch_size=None, batch_format="pandas",  # read_shards already cut blocks to size
                         compute=ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
-                        num_cpus=actor_cpus(cfg.ray.actor_cpus))
+                        num_cpus=actor_cpus(cfg.ray.actor_cpus),
+                        num_gpus=actor_gpus(plan.uses_gpu, size, cfg.ray.actor_gpus))
     pending: dict[str, list[pa.Table]] = {name: [] for name in todo}
     counts = dict.fromkeys(todo, 0)
     for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):

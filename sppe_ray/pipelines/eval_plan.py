@@ -65,6 +65,14 @@ class EvalPlan:
         """Result rows each benchmark sample yields (one per method, plus one privacy row)."""
         return len(self.editability_methods) + len(self.recovery) + (1 if self.privacy_checks else 0)
 
+    @property
+    def uses_gpu(self) -> bool:
+        """Whether a planned recoverer uses CUDA when present (its registry entry says so): the evaluator actors
+        then ask for a GPU share on a cluster that has GPUs."""
+        from sppe_ray.models.recovery import RECOVERERS
+
+        return any(RECOVERERS.entry(name).gpu != "no" for _method, name, _kw in self.recovery)
+
     def describe(self) -> dict[str, Any]:
         return {"editability": self.editability_methods, "recovery": self.recovery_methods,
                 "skipped": dict(self.skipped), "models": dict(self.models), "ocr_detail": self.ocr_detail,

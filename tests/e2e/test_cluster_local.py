@@ -6,7 +6,6 @@ and gives the undisturbed numbers exactly."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.e2e.cluster_fixtures import RAY, ROOT, local_cluster, local_sh
+from tests.e2e.cluster_fixtures import RAY, ROOT, local_cluster, local_sh, submit_job
 
 pytestmark = pytest.mark.slow
 SETS = ["eval.iqa_metrics=[psnr,ssim]", "eval.batch_size=4", "eval.bootstrap=100", "ray.actors=2"]
@@ -30,20 +29,7 @@ def cluster():
 def _submit(cluster, home: Path, bench: Path, summary: Path, extra: list[str], *, wait: bool = True) -> str:
     """`ray job submit --working-dir . -- python jobs/eval.py ...` as a user types it; returns the job id."""
     args = ["jobs/eval.py", "--benchmark", str(bench), "--fit", "never", "--summary-json", str(summary)]
-    return _submit_job(cluster, home, args, [*SETS, *extra], wait=wait)
-
-
-def _submit_job(cluster, home: Path, args: list[str], sets: list[str], *, wait: bool = True) -> str:
-    runtime_env = json.dumps({"env_vars": {"SPPE_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/m.db",
-                                           "TQDM_DISABLE": "1"}})
-    cmd = [RAY, "job", "submit", "--address", cluster["dashboard"],
-           "--working-dir", ".", "--runtime-env-json", runtime_env, *([] if wait else ["--no-wait"]),
-           "--", "python", *args]
-    for item in sets:
-        cmd += ["--set", item]
-    done = subprocess.run(cmd, cwd=ROOT, env=cluster["env"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return re.search(r"raysubmit_[A-Za-z0-9]+", done.stdout + done.stderr).group(0)
+    return submit_job(cluster, home, args, [*SETS, *extra], wait=wait)
 
 
 def _kill_worker_when(cluster, job: str, ready) -> str:
@@ -136,12 +122,12 @@ def test_killing_the_worker_node_mid_build_gives_the_same_shards(cluster, small_
 
     out, home = tmp_path / "bench", tmp_path / "home"
     args = ["jobs/build_benchmark.py", "--out", str(out)]
-    job = _submit_job(cluster, home, args, SMALL_BUILD, wait=False)
+    job = submit_job(cluster, home, args, SMALL_BUILD, wait=False)
     state = _kill_worker_when(cluster, job, lambda: any(out.glob("part-*.parquet")))
     try:
         done_before = len(list(out.glob("part-*.parquet")))
         if not (out / "manifest.json").exists():  # the build did not finish on its own: re-submit resumes it
-            _submit_job(cluster, home, args, SMALL_BUILD)
+            submit_job(cluster, home, args, SMALL_BUILD)
     finally:
         local_sh(cluster["env"], "restart-worker")
     got, want = read_manifest(out), read_manifest(small_benchmark[0])

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -20,23 +18,17 @@ import yaml
 
 from sppe_ray.serve.client import Client, ServeError
 from sppe_ray.serve.run import free_port
-from tests.e2e.cluster_fixtures import ROOT, local_cluster
+from tests.e2e.cluster_fixtures import ROOT, for_this_machine, local_cluster, ready, replicas, serve_deploy, wait_for
 from tests.e2e.serve_fixtures import fit_champions
 
 pytestmark = pytest.mark.slow
 TOKEN = "cluster-token-0123456789"
-REPLICA = "ServeReplica:sppe:Editability"
 
 
 def _serve_config(home: Path, port: int) -> dict:
     """cluster/serve.yaml as shipped, with what one machine and this test need changed (each change says why)."""
-    cfg = yaml.safe_load((ROOT / "cluster" / "serve.yaml").read_text())
-    cfg["proxy_location"] = "HeadOnly"  # two nodes on one machine cannot both bind the HTTP port
-    cfg["http_options"]["port"] = port
-    app = cfg["applications"][0]
-    app["runtime_env"] = {"env_vars": {"SPPE_HOME": str(home), "MLFLOW_TRACKING_URI": f"sqlite:///{home}/m.db",
-                                       "SPPE_SERVE_TOKEN": TOKEN, "TQDM_DISABLE": "1"}}
-    for deployment in app["deployments"]:
+    cfg = for_this_machine(yaml.safe_load((ROOT / "cluster" / "serve.yaml").read_text()), home, port, TOKEN)
+    for deployment in cfg["applications"][0]["deployments"]:
         if deployment["name"] == "Editability":  # one replica on each node, fixed, so the drill knows its count
             deployment["autoscaling_config"] = {"min_replicas": 2, "max_replicas": 2}
             deployment["max_replicas_per_node"] = 1
@@ -46,23 +38,7 @@ def _serve_config(home: Path, port: int) -> dict:
 
 
 def _replicas(cluster) -> list:
-    from ray.util.state import list_actors
-
-    return list_actors(address=cluster["dashboard"], filters=[("class_name", "=", REPLICA), ("state", "=", "ALIVE")])
-
-
-def _wait(what: str, ok, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while not ok():
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
-        time.sleep(1)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return replicas(cluster, "Editability")
 
 
 @pytest.fixture(scope="module")
@@ -75,14 +51,9 @@ def served(ray_local, tmp_path_factory):
         versions = fit_champions(home)  # on the suite's one-node Ray; the cluster reads the same registry
         with local_cluster() as cluster:
             port = free_port()
-            config = home / "serve.yaml"
-            config.write_text(yaml.safe_dump(_serve_config(home, port)))
-            done = subprocess.run([str(ROOT / ".venv" / "bin" / "serve"), "deploy", str(config), "--address",
-                                   cluster["dashboard"]], cwd=ROOT, env=cluster["env"], capture_output=True,
-                                  text=True, timeout=120)
-            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+            serve_deploy(cluster, _serve_config(home, port), home)
             url = f"http://127.0.0.1:{port}"
-            _wait("the application became ready", lambda: _ready(url) and len(_replicas(cluster)) == 2)
+            wait_for("the application became ready", lambda: ready(url) and len(_replicas(cluster)) == 2)
             yield {"cluster": cluster, "url": url, "versions": versions}
     finally:
         mp.undo()
@@ -149,11 +120,11 @@ def _load_with_kill(served, *, retries: int, requests: int = 120, clients: int =
     threads = [threading.Thread(target=send, args=(w,)) for w in range(clients)]
     for t in threads:
         t.start()
-    _wait("a tenth of the load was answered", lambda: len(answered) + len(failed) >= requests // 10, 120)
+    wait_for("a tenth of the load was answered", lambda: len(answered) + len(failed) >= requests // 10, 120)
     os.kill(victim.pid, signal.SIGKILL)  # the cluster's nodes are this machine's processes
     for t in threads:
         t.join()
-    _wait("Serve replaced the killed replica", lambda: (
+    wait_for("Serve replaced the killed replica", lambda: (
         len(alive := _replicas(cluster)) == 2 and victim.actor_id not in {a.actor_id for a in alive}))
     return {"requests": requests, "answered": len(answered), "failed": len(failed), "failed_status": failed,
             "retried": sum(retried), "scores_ok": all(0.0 <= a["editability"] <= 1.0 for a in answered)}

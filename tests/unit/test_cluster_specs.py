@@ -56,6 +56,13 @@ def test_serve_config_v2_parses_with_rays_schema_and_is_the_serve_yaml_app():
         else ServeDeploySchema.parse_obj(inside)
     assert [a.name for a in parsed.applications] == ["sppe"]
     local = yaml.safe_load((ROOT / "cluster" / "serve.yaml").read_text())
+    # the same deployments, plus the model deployments' GPU shares: the RayService's cluster has a GPU group, and
+    # a config file's ray_actor_options replaces the builder's whole (GPU share included)
+    from sppe_ray.serve.app import GPU_SHARE
+
+    deployments = inside["applications"][0]["deployments"]
+    shares = {d["name"]: d["ray_actor_options"].pop("num_gpus", None) for d in deployments}
+    assert shares == {d["name"]: GPU_SHARE.get(d["name"]) for d in deployments}
     assert [a["deployments"] for a in inside["applications"]] == [a["deployments"] for a in local["applications"]]
     assert [a["import_path"] for a in inside["applications"]] == [a["import_path"] for a in local["applications"]]
     assert inside["http_options"]["host"] == "0.0.0.0"  # reachable through the RayService's serve service

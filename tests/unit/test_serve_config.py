@@ -48,3 +48,20 @@ def test_build_app_refuses_to_serve_without_a_champion(sppe_home):
 
     with pytest.raises(BackendUnavailableError, match="sppe train erma"):
         build_app({"token": "x"})
+
+
+def test_actor_gpu_share_follows_the_plan_and_the_cluster(monkeypatch):
+    """Pool actors ask for GPUs only when their work can use them and the cluster has some; a setting wins."""
+    from sppe_ray import runtime
+    from sppe_ray.pipelines.eval_plan import EvalPlan
+
+    monkeypatch.setattr(runtime, "gpus_available", lambda: 1)
+    assert runtime.actor_gpus(True, 2) == 0.5 and runtime.actor_gpus(True, 1) == 1.0
+    assert runtime.actor_gpus(False, 2) == 0.0  # a CPU-only plan never occupies a GPU node
+    assert runtime.actor_gpus(False, 2, requested=0.25) == 0.25
+    monkeypatch.setattr(runtime, "gpus_available", lambda: 4)
+    assert runtime.actor_gpus(True, 2) == 1.0  # at most one GPU an actor
+    monkeypatch.setattr(runtime, "gpus_available", lambda: 0)
+    assert runtime.actor_gpus(True, 2) == 0.0
+    assert EvalPlan(recovery=(("c2e_s2ser", "c2e_net", {}),)).uses_gpu
+    assert not EvalPlan(recovery=(("paste_back", "paste_back", {}),)).uses_gpu
