@@ -6,10 +6,10 @@ Build: one benchmark of N/10 scenes (10 samples a scene) per N, every sample in 
 process with its own local Ray. Evaluation: N samples of ONE benchmark (the largest build), taken as whole
 scenes drawn at random (seeded), so every N has the same mix of categories and the same sharing of a scene's
 pair between its instructions; each N in a fresh process. Models are the registry's champions under SPPE_HOME
-when there are any (the `plan` key says which methods ran). Per run: wall seconds, seconds per sample,
-steady seconds per sample (after the first finished shard: actor start-up excluded) and the driver's peak
-RSS. Prints one JSON object last, with the spread of each per-sample figure across N and a line fit of wall
-time against N (fixed start-up seconds + marginal seconds per sample).
+when there are any (the `plan` key says which methods ran). Per run: wall seconds, seconds per sample, the
+time to the first finished shard (start-up) and the driver's peak RSS. Prints one JSON object last, with a
+line fit of wall time against N (fixed start-up seconds + marginal seconds per sample), the marginal cost
+between consecutive N, and the spread of those marginal costs.
 """
 
 from __future__ import annotations
@@ -64,18 +64,13 @@ def child_eval(bench: Path, work: Path, overrides: list[str]) -> dict[str, Any]:
     cfg = load_config(None, overrides)
     init_ray(cfg.ray.num_cpus)
     plan = make_plan(cfg, use_registry=True)
-    marks: list[tuple[float, int]] = []
+    marks: list[float] = []
     start = time.perf_counter()
-    stats = compute_results(bench, work / "results", plan, cfg,
-                            on_shard=lambda _name, done: marks.append((time.perf_counter(), done)))
+    stats = compute_results(bench, work / "results", plan, cfg, on_shard=lambda *_: marks.append(time.perf_counter()))
     wall = time.perf_counter() - start
     n = stats["samples_computed"]
-    steady = None
-    if len(marks) > 1 and marks[-1][0] > marks[0][0]:
-        steady = (marks[-1][0] - marks[0][0]) / (n - marks[0][1])
     return {"samples": n, "wall_s": round(wall, 2), "s_per_sample": round(wall / n, 4),
-            "steady_s_per_sample": round(steady, 4) if steady else None,
-            "first_shard_s": round(marks[0][0] - start, 2) if marks else None,
+            "first_shard_s": round(marks[0] - start, 2) if marks else None,
             "driver_peak_rss_mb": _peak_rss_mb(), "plan": plan.describe()}
 
 
@@ -113,10 +108,16 @@ def _child(kind: str, *args: str) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def spread(values: list[float | None]) -> float | None:
-    """(max - min) / min: how far apart the per-sample figures are across N (0.15 = 15%); None below two."""
-    values = [v for v in values if v]
+def spread(values: list[float]) -> float | None:
+    """(max - min) / min: how far apart per-sample figures are (0.15 = 15%); None below two."""
     return round((max(values) - min(values)) / min(values), 4) if len(values) > 1 else None
+
+
+def segments(runs: dict[int, dict[str, Any]]) -> dict[str, float]:
+    """Seconds per added sample between consecutive N: the cost that grows, free of the fixed start-up."""
+    pairs = sorted(runs.values(), key=lambda r: r["samples"])
+    return {f"{a['samples']}->{b['samples']}": round((b["wall_s"] - a["wall_s"]) / (b["samples"] - a["samples"]), 4)
+            for a, b in zip(pairs, pairs[1:], strict=False)}
 
 
 def line_fit(runs: dict[int, dict[str, Any]]) -> dict[str, float] | None:
@@ -171,10 +172,10 @@ def main() -> None:
         "machine_cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 2),
         "overrides": args.overrides, "plan": plan,
         "build": builds, "evaluate": evals,
-        "build_s_per_sample_spread": spread([b["s_per_sample"] for b in builds.values()]),
-        "eval_s_per_sample_spread": spread([e["s_per_sample"] for e in evals.values()]),
-        "eval_steady_s_per_sample_spread": spread([e["steady_s_per_sample"] for e in evals.values()]),
         "build_line": line_fit(builds), "eval_line": line_fit(evals),
+        "build_marginal": segments(builds), "eval_marginal": segments(evals),
+        "build_marginal_spread": spread(list(segments(builds).values())),
+        "eval_marginal_spread": spread(list(segments(evals).values())),
         "driver_peak_rss_mb": {"build": {n: b["driver_peak_rss_mb"] for n, b in builds.items()},
                                "evaluate": {n: e["driver_peak_rss_mb"] for n, e in evals.items()}},
     }
