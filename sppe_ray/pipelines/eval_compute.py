@@ -99,11 +99,13 @@ def _run_graph(benchmark: Path, writer: ShardWriter, todo: dict[str, int], plan:
                         batch_format="pyarrow", num_cpus=0.1)
     # One batch in flight per actor: with Ray Data's default queue of several, the first actor to finish
     # starting (imports take ~20 s) was handed every block and the others idled (measured ratio 1.02 at 2 CPUs).
+    gpus = actor_gpus(plan.uses_gpu, size, cfg.ray.actor_gpus)
+    # read_shards already cut blocks to size, so its blocks are the batches. Ray Data insists on a batch size
+    # when GPUs are requested; batches may then split a pair between actors: a repeated check, same numbers.
     ds = ds.map_batches(SampleEvaluator, fn_constructor_args=(plan, cfg.eval.split),
-                        batch_size=None, batch_format="pandas",  # read_shards already cut blocks to size
+                        batch_size=cfg.eval.batch_size if gpus else None, batch_format="pandas",
                         compute=ray.data.ActorPoolStrategy(size=size, max_tasks_in_flight_per_actor=1),
-                        num_cpus=actor_cpus(cfg.ray.actor_cpus),
-                        num_gpus=actor_gpus(plan.uses_gpu, size, cfg.ray.actor_gpus))
+                        num_cpus=actor_cpus(cfg.ray.actor_cpus), num_gpus=gpus)
     pending: dict[str, list[pa.Table]] = {name: [] for name in todo}
     counts = dict.fromkeys(todo, 0)
     for batch in ds.iter_batches(batch_format="pyarrow", batch_size=None):

@@ -56,7 +56,7 @@ def test_evaluation_actors_ask_for_the_gpu_node_on_their_own(gpu_cluster, small_
     submit_job(gpu_cluster["cluster"], gpu_cluster["home"], args,
                ["eval.iqa_metrics=[psnr]", "eval.batch_size=4", "eval.bootstrap=50", "ray.actors=2"])
     got = json.loads(summary.read_text())
-    assert "c2e_s2ser" in got["plan"]["recovery"]  # a recoverer that uses CUDA when present was planned
+    assert "sppe-c2e-s2ser" in got["models"]  # C2E-S2SER (c2e_net uses CUDA when present) was evaluated
     assert set(got["placement"]["evaluate"]) == {gpu_cluster["gpu_node"]}, got["placement"]
     assert len(got["placement"]["read"]) >= 1  # the shard reads ask for no GPU and may run anywhere
 
