@@ -123,8 +123,8 @@ class ERMAConfig(Section):
     use_instruction: bool = _f(True, "the instruction embedding and its gates (ablation: no_instruction)")
     use_mask: bool = _f(True, "features of the masked region (ablation: no_mask)")
     use_detectors: bool = _f(True, "the privacy-detector agreement block (ablation: no_detectors)")
-    face_detector: Literal["haar", "lbp"] = _f("haar", "face search of the detector block; lbp is 3x cheaper "
-                                                       "and a bit less accurate")
+    face_detector: Literal["haar", "lbp"] = _f("haar", "face search of the detector block: OpenCV's Haar or "
+                                                       "its cheaper, less sensitive LBP frontal-face cascade")
     lr: float = _f(1e-3, "AdamW learning rate", gt=0)
     weight_decay: float = _f(1e-2, "AdamW weight decay", ge=0)
     steps: int = _f(1500, "optimiser steps", ge=1)

@@ -25,13 +25,13 @@ from sppe_ray.config import ERMAConfig, sppe_home
 from sppe_ray.config_names import ERMA_MODEL
 from sppe_ray.errors import BenchmarkError, ConfigError
 from sppe_ray.models.erma.features import code_index
-from sppe_ray.models.erma.predictor import LEGACY_FACE_DETECTOR, ERMAPredictor, make_extractor
+from sppe_ray.models.erma.predictor import ERMAPredictor, make_extractor
 
 log = logging.getLogger(__name__)
 
 MODEL_NAME = ERMA_MODEL
 EXPERIMENT = "erma"
-FEATURE_VERSION = 2  # 2: the detector-agreement block (`detect`) joined the cache
+FEATURE_VERSION = 3  # 2: the detector block joined the cache; 3: its cues became editor-agnostic
 _READ_COLUMNS = ["sample_id", "split", "instruction_code", "source", "surrogate", "mask", "editability"]
 ABLATIONS = {
     "no_relation": {"use_relation": False},
@@ -88,8 +88,7 @@ def feature_cache_key(benchmark_dir: Path, predictor: ERMAPredictor) -> str:
             enc.get("image_kwargs"),
             enc.get("crop_kwargs"),
             FEATURE_VERSION,
-            # Only a non-default face search changes the features: caches from before the setting stay valid.
-            *([] if enc["face_detector"] == LEGACY_FACE_DETECTOR else [enc["face_detector"]]),
+            enc["face_detector"],
         ],
         sort_keys=True,
         default=str,

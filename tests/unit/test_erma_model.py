@@ -168,7 +168,7 @@ def test_bad_inputs_raise_typed_errors(tmp_path):
         ERMAPredictor.build(ERMAConfig(image_encoder="clip", text_encoder="hashing", model=None))
 
 
-def test_face_detector_recorded_and_old_models_keep_haar(tmp_path):
+def test_face_detector_recorded_and_models_of_the_old_detector_block_refused(tmp_path):
     import json
 
     from sppe_ray.models.erma.predictor import CONFIG_FILE
@@ -177,10 +177,10 @@ def test_face_detector_recorded_and_old_models_keep_haar(tmp_path):
     folder = pred.save(tmp_path / "m")
     assert ERMAPredictor.load(folder).extractor.face_search == FACE_SEARCHES["lbp"]
     meta = json.loads((folder / CONFIG_FILE).read_text())
-    del meta["face_detector"]  # as saved before the setting existed
+    meta["format_version"] = 1  # fitted on the editor's own analyses: its block means something else now
     (folder / CONFIG_FILE).write_text(json.dumps(meta))
-    old = ERMAPredictor.load(folder)
-    assert old.extractor.face_search == FACE_SEARCHES["haar"] and old.encoders["face_detector"] == "haar"
+    with pytest.raises(BackendUnavailableError, match="retrain"):
+        ERMAPredictor.load(folder)
     with pytest.raises(ValueError, match="face_detector"):
         ERMAPredictor.build({"use_detectors": True, "face_detector": "yolo", "text_encoder": "hashing"})
 
@@ -368,12 +368,13 @@ def test_detector_features_see_what_the_surrogate_destroyed(face_detector):
     col = {k: i for i, k in enumerate(DETECTOR_STATS)}
     same = detector_features(img, img.copy(), mask, faces)
     assert same.shape == (len(DETECTOR_STATS),) and same.dtype == np.float32 and np.isfinite(same).all()
-    assert same[col["face_s"]] == 1 and same[col["face_same"]] == 1 and same[col["head_iou"]] == 1
+    assert same[col["face_s"]] == 1 and same[col["face_same"]] == 1 and same[col["face_iou"]] == 1
     assert same[col["fg_iou"]] == pytest.approx(1) and same[col["st_con_d"]] == 0
     flat = img.copy()
     flat[mask] = cv2.GaussianBlur(img, (0, 0), 12)[mask]  # a strong blur surrogate: the face is gone
     gone = detector_features(img, flat, mask, faces)
-    assert gone[col["face_u"]] == 0 and gone[col["face_same"]] == 0 and gone[col["head_iou"]] < 1
+    assert gone[col["face_u"]] == 0 and gone[col["face_same"]] == 0 and gone[col["face_iou"]] == 0
+    assert gone[col["face_in_mask_s"]] > 0.5  # the face the surrogate removed was under the private mask
     # A batch computes each distinct triple once and gives every copy the same row.
     extractor = _predictor(use_detectors=True, face_detector=face_detector).extractor
     assert extractor.face_search == faces
@@ -385,6 +386,62 @@ def test_detector_features_see_what_the_surrogate_destroyed(face_detector):
     np.testing.assert_array_equal(block[0], block[1])
     np.testing.assert_array_equal(block[0], gone)
     np.testing.assert_array_equal(block[2], same)
+
+
+def test_text_and_document_cues_follow_what_the_surrogate_keeps():
+    """A card of printed lines: the cues find text and a four-cornered shape; a surrogate that keeps the card
+    but fills its text keeps the shape and loses the text."""
+    import cv2
+
+    img = np.full((256, 256, 3), 90, np.uint8)
+    cv2.rectangle(img, (30, 50), (226, 200), (235, 235, 225), -1)
+    for i in range(4):
+        cv2.putText(img, "JANE DOE 0412", (40, 85 + 30 * i), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (20, 20, 20), 2)
+    mask = np.zeros((256, 256), bool)
+    mask[60:190, 36:220] = True
+    col = {k: i for i, k in enumerate(DETECTOR_STATS)}
+    same = detector_features(img, img.copy(), mask)
+    assert same[col["text_s"]] > 0.02 and same[col["nblobs_s"]] > 0 and same[col["text_iou"]] == 1
+    assert same[col["rect_s"]] == 1 and same[col["rect_iou"]] == 1 and same[col["rect_area_s"]] > 0.3
+    assert same[col["text_in_mask_s"]] > 0.8
+    blank = img.copy()
+    blank[mask] = (235, 235, 225)
+    gone = detector_features(img, blank, mask)
+    assert gone[col["text_u"]] < same[col["text_s"]] / 4 and gone[col["text_iou"]] < 0.25
+    assert gone[col["rect_u"]] == 1 and gone[col["rect_iou"]] > 0.9
+
+
+def test_models_and_metrics_never_import_an_editor():
+    """ERMA and the metrics must predict editability for editors whose code they do not know: nothing under
+    sppe_ray/models or sppe_ray/metrics imports sppe_ray.editors (inside functions too), and importing every
+    module there loads no editor module."""
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[2] / "sppe_ray"
+    found = []
+    for sub in ("models", "metrics"):
+        for path in sorted((package / sub).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                found += [f"{path.relative_to(package)}:{node.lineno} {n}" for n in names
+                          if n.startswith("sppe_ray.editors") or (isinstance(node, ast.ImportFrom) and node.level)]
+    assert found == [], found
+    code = ("import importlib, pkgutil, sys\n"
+            "import sppe_ray.metrics as X, sppe_ray.models as M\n"
+            "for pkg in (M, X):\n"
+            "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+            "        try:\n"
+            "            importlib.import_module(m.name)\n"
+            "        except ImportError:\n"
+            "            pass\n"
+            "print(sorted(k for k in sys.modules if k.startswith('sppe_ray.editors')))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert loaded.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_instruction_gate_on_detector_block():

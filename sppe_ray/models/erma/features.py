@@ -20,10 +20,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sppe_ray.editors.procedural.analysis import EDITOR_FACES, FaceSearch
 from sppe_ray.errors import ImageError
 from sppe_ray.imageio import pixel_digest
-from sppe_ray.models.erma.detectors import DETECTOR_STATS, compare, findings
+from sppe_ray.models.erma.detectors import DEFAULT_FACES, DETECTOR_STATS, FaceSearch, compare, findings
 from sppe_ray.privacy.difference import difference_mask
 from sppe_ray.privacy.geometry import mask_box
 from sppe_ray.taxonomy import INSTRUCTIONS, instruction_text
@@ -175,7 +174,7 @@ class FeatureExtractor:
         use_mask: bool = True,
         crop_embedder: Any = None,
         use_detectors: bool = False,
-        face_search: FaceSearch = EDITOR_FACES,
+        face_search: FaceSearch = DEFAULT_FACES,
     ) -> None:
         self.image_embedder = image_embedder
         self.face_search = face_search

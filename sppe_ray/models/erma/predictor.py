@@ -27,7 +27,7 @@ from sppe_ray.models.erma.relation import FeatureSpec
 CONFIG_FILE = "erma.json"
 WEIGHTS_FILE = "weights.pt"
 TEXT_FILE = "text_table.npy"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the detector block holds editor-agnostic cues (models/erma/detectors.py)
 
 
 def _setting(cfg: Any, key: str, default: Any = None) -> Any:
@@ -73,15 +73,15 @@ def encoder_kwargs(name: str, image_kwargs: dict | None, crop_kwargs: dict | Non
     return image, crop
 
 
-#: What a model saved before `face_detector` was recorded ran: the editor's own Haar search.
-LEGACY_FACE_DETECTOR = "haar"
+#: The face search of a record that names none.
+DEFAULT_FACE_DETECTOR = "haar"
 
 
 def make_extractor(
     encoders: dict[str, Any], use_mask: bool, image_embedder: Any = None, use_detectors: bool = False
 ) -> FeatureExtractor:
     """The feature extractor an `encoders` record describes (an injected embedder serves both roles)."""
-    faces = encoders.get("face_detector") or LEGACY_FACE_DETECTOR  # records from before the setting
+    faces = encoders.get("face_detector") or DEFAULT_FACE_DETECTOR
     if faces not in FACE_SEARCHES:
         raise ValueError(f"unknown erma.face_detector {faces!r}; choose one of {sorted(FACE_SEARCHES)}")
     name, model = encoders["image_encoder"], encoders.get("model")
@@ -151,7 +151,7 @@ class ERMAPredictor:
             "image_kwargs": image_kwargs,
             "crop_kwargs": crop_kwargs,
             "image_size": _setting(cfg, "image_size", 224),
-            "face_detector": _setting(cfg, "face_detector") or LEGACY_FACE_DETECTOR,
+            "face_detector": _setting(cfg, "face_detector") or DEFAULT_FACE_DETECTOR,
         }
         use_mask = bool(_setting(cfg, "use_mask", True))
         use_detectors = bool(_setting(cfg, "use_detectors", False))
@@ -264,6 +264,6 @@ class ERMAPredictor:
         meta["model"] = model_path or meta.get("model")
         keys = ("image_encoder", "text_encoder", "model", "image_kwargs", "crop_kwargs", "image_size", "face_detector")
         encoders = {k: meta.get(k) for k in keys}
-        encoders["face_detector"] = encoders["face_detector"] or LEGACY_FACE_DETECTOR
+        encoders["face_detector"] = encoders["face_detector"] or DEFAULT_FACE_DETECTOR
         extractor = make_extractor(encoders, spec.use_mask, image_embedder, spec.use_detectors)
         return cls(model, extractor, np.load(folder / TEXT_FILE), encoders, workers=workers)
