@@ -173,9 +173,10 @@ def register_model(model_dir: Path, name: str, score: float | None, *, higher_is
     """Log `model_dir` under the active run, register it as a new version of `name`, and move `alias`
     to it only when its validation `score` beats the current holder's. Returns (version, promoted).
 
-    `scored_on` ({"benchmark_manifest_hash", "split"}) says what the score was measured on: a holder scored on
-    another benchmark or split is not comparable, so the new model takes the alias and the version records
-    which champion it replaced and why. A model without a validation score (`score=None`, e.g. a benchmark
+    `scored_on` ({"benchmark_manifest_hash", "split"}, and a model's format tag) says what the score was
+    measured on: a holder scored on another benchmark or split, or saved in another format, is not
+    comparable, so the new model takes the alias and the version records which champion it replaced and
+    why. A model without a validation score (`score=None`, e.g. a benchmark
     without a val split) is registered but never promoted."""
     import mlflow
     from mlflow import MlflowClient
@@ -196,7 +197,7 @@ def register_model(model_dir: Path, name: str, score: float | None, *, higher_is
     elif not comparable:
         held = ", ".join(f"{k}={holder['tags'].get(k)}" for k in scored_on)
         promoted = math.isfinite(score)
-        why = f"replaced v{holder['version']}, scored on another benchmark or split ({held})"
+        why = f"replaced v{holder['version']}, scored on another benchmark or split, or another model format ({held})"
     else:
         promoted = should_promote(None if holder is None else holder["score"], score, higher_is_better)
         why = "first version" if holder is None else f"compared with v{holder['version']}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sppe_ray.config import SPPEConfig
@@ -135,6 +136,20 @@ def _learned_folder(cfg: SPPEConfig, backend: str, registered: str, models: dict
     return _registry_folder(registered, models)
 
 
+def _readable_erma(folder: str, models: dict[str, str]) -> tuple[str | None, str | None]:
+    """The champion's folder when this code reads its format, else (None, why): one line in `skipped`
+    instead of every evaluator actor failing to load it."""
+    from sppe_ray.errors import BackendUnavailableError
+    from sppe_ray.models.erma.predictor import read_meta
+
+    try:
+        read_meta(Path(folder))
+    except BackendUnavailableError as exc:
+        models.pop(ERMA_MODEL, None)
+        return None, f"champion not usable: {exc}"
+    return folder, None
+
+
 def make_plan(cfg: SPPEConfig, *, use_registry: bool = True) -> EvalPlan:
     """Resolve the configured methods against what this machine and the MLflow registry can provide."""
     skipped: dict[str, str] = {}
@@ -147,6 +162,8 @@ def make_plan(cfg: SPPEConfig, *, use_registry: bool = True) -> EvalPlan:
     embedders = tuple(e for e in dict.fromkeys(["classic", cfg.embed.image]) if _embedder_ok(e, cfg, skipped))
     # ERMA comes only from the registry: `erma.model` names the CLIP encoder location, not a fitted head.
     erma_dir, reason = _registry_folder(ERMA_MODEL, models) if use_registry else (None, "registry not consulted")
+    if erma_dir is not None:
+        erma_dir, reason = _readable_erma(erma_dir, models)
     if reason:
         skipped["erma"] = reason
     recovery: list[tuple[str, str, dict]] = []

@@ -24,16 +24,17 @@ def fit_missing_champions(cfg: SPPEConfig, benchmark: Path) -> tuple[dict[str, s
     Returns (what happened per method, seconds per fit). A failed fit is recorded and the evaluation goes on
     with the other methods; a registry that cannot answer raises."""
     from sppe_ray import tracking
-    from sppe_ray.train.erma import fit_erma
+    from sppe_ray.train.erma import champion_tags, fit_erma
     from sppe_ray.train.recovery import fit_recovery
 
     recovery_name = DIFFUSION_MODEL if cfg.recovery.backend == "c2e_diffusion" else C2E_MODEL
-    plans = (("erma", ERMA_MODEL, lambda: fit_erma(benchmark, cfg.erma)),
-             (cfg.recovery.backend, recovery_name, lambda: fit_recovery(benchmark, cfg.recovery)))
+    plans = (("erma", ERMA_MODEL, champion_tags(), lambda: fit_erma(benchmark, cfg.erma)),
+             (cfg.recovery.backend, recovery_name, {}, lambda: fit_recovery(benchmark, cfg.recovery)))
     outcome: dict[str, str] = {}
     timings: dict[str, float] = {}
-    for method, registered, fit in plans:
-        if tracking.resolve_alias(registered) is not None:
+    for method, registered, wanted, fit in plans:
+        holder = tracking.champion_record(registered)
+        if holder is not None and all(holder["tags"].get(k) == v for k, v in wanted.items()):
             outcome[method] = "champion already registered"
             continue
         start = time.perf_counter()

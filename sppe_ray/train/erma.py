@@ -226,6 +226,14 @@ def _trainer(config: dict, cfg: ERMAConfig, train_ds, val_ds, storage: Path, nam
     )
 
 
+def champion_tags() -> dict[str, str]:
+    """Registry tags a usable ERMA champion carries: a champion of another model format is not comparable
+    (the new fit replaces it) and counts as missing (`sppe eval` refits it)."""
+    from sppe_ray.models.erma.predictor import FORMAT_VERSION
+
+    return {"model_format": str(FORMAT_VERSION)}
+
+
 def _score_split(predictor: ERMAPredictor, ds) -> dict[str, float]:
     from sppe_ray.models.erma import fitting
 
@@ -328,7 +336,8 @@ def fit_erma(
         if register:
             out["version"], out["promoted"] = tracking.register_model(
                 model_dir, MODEL_NAME, score=state.best_score,
-                scored_on={"benchmark_manifest_hash": manifest_hash(benchmark_dir), "split": "val"})
+                scored_on={"benchmark_manifest_hash": manifest_hash(benchmark_dir), "split": "val",
+                           **champion_tags()})
         else:
             import mlflow
 

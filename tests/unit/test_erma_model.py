@@ -179,7 +179,7 @@ def test_face_detector_recorded_and_models_of_the_old_detector_block_refused(tmp
     meta = json.loads((folder / CONFIG_FILE).read_text())
     meta["format_version"] = 1  # fitted on the editor's own analyses: its block means something else now
     (folder / CONFIG_FILE).write_text(json.dumps(meta))
-    with pytest.raises(BackendUnavailableError, match="retrain"):
+    with pytest.raises(BackendUnavailableError, match="refit with `sppe train erma`"):
         ERMAPredictor.load(folder)
     with pytest.raises(ValueError, match="face_detector"):
         ERMAPredictor.build({"use_detectors": True, "face_detector": "yolo", "text_encoder": "hashing"})

@@ -62,3 +62,26 @@ def test_register_needs_active_run(sppe_home, tmp_path):
     tracking.configure()
     with pytest.raises(RuntimeError, match="active MLflow run"):
         tracking.register_model(tmp_path, "x", 1.0)
+
+
+def test_an_erma_champion_of_another_format_is_skipped_and_replaced(sppe_home, tmp_path):
+    """A champion saved before the model format changed cannot be loaded: the evaluation plan skips ERMA with
+    that reason (instead of every actor failing), and a new fit replaces it whatever the scores."""
+    import json
+
+    from sppe_ray.models.erma.predictor import CONFIG_FILE
+    from sppe_ray.pipelines.eval_plan import make_plan
+    from sppe_ray.train.erma import champion_tags
+
+    tracking.configure()
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / CONFIG_FILE).write_text(json.dumps({"format_version": 1}))
+    scored = {"benchmark_manifest_hash": "abc", "split": "val"}
+    with tracking.start_run("sppe-test", "old"):
+        tracking.register_model(old, "sppe-erma", 0.9, scored_on=scored)  # format 1 carried no format tag
+    plan = make_plan(load_config(None, ["eval.iqa_metrics=[psnr]"], environ={}))
+    assert plan.erma_dir is None and "format 1" in plan.skipped["erma"] and "sppe-erma" not in plan.models
+    with tracking.start_run("sppe-test", "new"):
+        version, promoted = tracking.register_model(old, "sppe-erma", 0.5, scored_on={**scored, **champion_tags()})
+    assert promoted and tracking.resolve_alias("sppe-erma") == version

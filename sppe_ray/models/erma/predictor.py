@@ -77,6 +77,19 @@ def encoder_kwargs(name: str, image_kwargs: dict | None, crop_kwargs: dict | Non
 DEFAULT_FACE_DETECTOR = "haar"
 
 
+def read_meta(folder: Path) -> dict[str, Any]:
+    """A saved model's record, refused unless this code reads its format (checked before anything loads)."""
+    if not (folder / CONFIG_FILE).is_file():
+        raise BackendUnavailableError(f"no ERMA model in {folder}: run `sppe train erma` or set the model path.")
+    meta = json.loads((folder / CONFIG_FILE).read_text())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise BackendUnavailableError(
+            f"ERMA model in {folder} has format {meta.get('format_version')}, this code reads {FORMAT_VERSION}: "
+            f"refit with `sppe train erma` (a model of this format replaces a champion of another)."
+        )
+    return meta
+
+
 def make_extractor(
     encoders: dict[str, Any], use_mask: bool, image_embedder: Any = None, use_detectors: bool = False
 ) -> FeatureExtractor:
@@ -248,16 +261,7 @@ class ERMAPredictor:
     ) -> ERMAPredictor:
         """Load a saved folder; `model_path` overrides the CLIP location recorded at training time."""
         folder = Path(folder)
-        if not (folder / CONFIG_FILE).is_file():
-            raise BackendUnavailableError(
-                f"no ERMA model in {folder}: run `sppe train erma` or set the model path."
-            )
-        meta = json.loads((folder / CONFIG_FILE).read_text())
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise BackendUnavailableError(
-                f"ERMA model in {folder} has format {meta.get('format_version')}, "
-                f"this code reads {FORMAT_VERSION}; retrain with `sppe train erma`."
-            )
+        meta = read_meta(folder)
         spec = FeatureSpec(**meta["spec"])
         model = ERMA(spec, meta["hidden"], meta["dropout"])
         model.load_state_dict(torch.load(folder / WEIGHTS_FILE, map_location="cpu", weights_only=True))
