@@ -101,11 +101,20 @@ def gpu_nodes(cluster: dict) -> set[str]:
             if n.state == "ALIVE" and n.resources_total.get("GPU", 0) > 0}
 
 
-def wait_for(what: str, ok, timeout: float = 240) -> None:
+def wait_for(what: str, ok, timeout: float = 240, explain=None) -> None:
+    """Poll `ok()` each second; on timeout fail with `what` and, when given, `explain()` (e.g. Serve's status)."""
     deadline = time.monotonic() + timeout
     while not ok():
-        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} within {timeout:.0f} s" + (f"\n{explain()}" if explain else ""))
         time.sleep(1)
+
+
+def serve_status(cluster: dict) -> str:
+    """`serve status` of the cluster: which deployment is not healthy, and why."""
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "serve"), "status", "--address", cluster["dashboard"]],
+                          cwd=ROOT, env=cluster["env"], capture_output=True, text=True, timeout=60)
+    return (done.stdout + done.stderr)[-4000:]
 
 
 def ready(url: str) -> bool:

@@ -25,6 +25,7 @@ from tests.e2e.cluster_fixtures import (
     ready,
     replicas,
     serve_deploy,
+    serve_status,
     submit_job,
     wait_for,
 )
@@ -71,7 +72,7 @@ def test_the_rayservice_model_replicas_run_on_the_gpu_node(gpu_cluster):
         deployment["num_replicas"] = 1
     serve_deploy(cluster, config, gpu_cluster["home"])
     url = f"http://127.0.0.1:{port}"
-    wait_for("the RayService application became ready", lambda: ready(url))
+    wait_for("the RayService application became ready", lambda: ready(url), 600, lambda: serve_status(cluster))
     for name in ("Editability", "Recovery"):
         nodes = {r.node_id for r in replicas(cluster, name)}
         assert nodes == {gpu_cluster["gpu_node"]}, (name, nodes)

@@ -18,7 +18,16 @@ import yaml
 
 from sppe_ray.serve.client import Client, ServeError
 from sppe_ray.serve.run import free_port
-from tests.e2e.cluster_fixtures import ROOT, for_this_machine, local_cluster, ready, replicas, serve_deploy, wait_for
+from tests.e2e.cluster_fixtures import (
+    ROOT,
+    for_this_machine,
+    local_cluster,
+    ready,
+    replicas,
+    serve_deploy,
+    serve_status,
+    wait_for,
+)
 from tests.e2e.serve_fixtures import fit_champions
 
 pytestmark = pytest.mark.slow
@@ -53,7 +62,9 @@ def served(ray_local, tmp_path_factory):
             port = free_port()
             serve_deploy(cluster, _serve_config(home, port), home)
             url = f"http://127.0.0.1:{port}"
-            wait_for("the application became ready", lambda: ready(url) and len(_replicas(cluster)) == 2)
+            # replicas import torch, pyiqa and dlib on two busy cores: minutes on a cold machine
+            wait_for("the application became ready", lambda: ready(url) and len(_replicas(cluster)) == 2, 600,
+                     lambda: serve_status(cluster))
             yield {"cluster": cluster, "url": url, "versions": versions}
     finally:
         mp.undo()
