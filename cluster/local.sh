@@ -62,14 +62,23 @@ cluster_pids() {
 }
 
 start_worker() {  # worker node $1: its own temp dir, worker ports and agent ports
-  local i="$1" ip lo
+  local i="$1" ip lo attempt pids
   ip="$(cat "$DIR/ip")"
   lo=$((21500 + (i - 1) * 500))
-  "$RAY" start --address "$ip:$PORT" --node-ip-address "$ip" --num-cpus "$WORKER_CPUS" --num-gpus "$WORKER_GPUS" \
-    --resources "{\"sppe_worker\": 1, \"sppe_worker_$i\": 1}" --temp-dir "$TEMP-w$i" \
-    --min-worker-port "$lo" --max-worker-port $((lo + 499)) $(agent_ports) --disable-usage-stats \
-    > "$DIR/worker-$i.log" 2>&1 \
-    || { tail -20 "$DIR/worker-$i.log" >&2; exit 1; }
+  # `ray start` gives a raylet 30 s (fixed in Ray) to register; on a cold machine (a fresh venv, two busy
+  # cores) a worker node's first start can miss that. Clear what the attempt left, try again.
+  for attempt in 1 2 3; do
+    "$RAY" start --address "$ip:$PORT" --node-ip-address "$ip" --num-cpus "$WORKER_CPUS" --num-gpus "$WORKER_GPUS" \
+      --resources "{\"sppe_worker\": 1, \"sppe_worker_$i\": 1}" --temp-dir "$TEMP-w$i" \
+      --min-worker-port "$lo" --max-worker-port $((lo + 499)) $(agent_ports) --disable-usage-stats \
+      > "$DIR/worker-$i.log" 2>&1 && return
+    echo "local.sh: worker node $i did not start (attempt $attempt of 3)" >&2
+    pids="$(pgrep -f -- "$TEMP-w$i/" || true)"
+    [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
+    sleep 2
+  done
+  tail -20 "$DIR/worker-$i.log" >&2
+  exit 1
 }
 
 wait_nodes() {  # a worker's raylet registers with the GCS a moment after `ray start` returns

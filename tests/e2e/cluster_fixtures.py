@@ -35,8 +35,8 @@ def local_cluster(**settings: str) -> Iterator[dict]:
            "SPPE_CLUSTER_DASHBOARD_PORT": str(free_port()), "SPPE_CLUSTER_CLIENT_PORT": str(free_port()),
            **settings}
     env.pop("RAY_ADDRESS", None)
-    local_sh(env, "up")
     try:
+        local_sh(env, "up")  # inside the try: a failed `up` is still taken down
         yield {"env": env, "dashboard": (folder / "dashboard").read_text().strip(), "dir": folder,
                "address": (folder / "address").read_text().strip()}
     finally:
