@@ -3,8 +3,10 @@ reference editor server (a real HTTP server on loopback standing in for the untr
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,22 @@ def tiny_benchmark(folder: Path, row_fn, n: int, splits: tuple[int, int], per_sh
              for a in range(0, n, per_shard)]
     write_manifest(folder, build_manifest(infos))
     return folder
+
+
+@contextlib.contextmanager
+def champion_home(tmp_path_factory, name: str) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A fresh SPPE_HOME with its own SQLite registry (set in the environment for the block) holding tiny
+    fitted champions; yields (home, name -> version). A cluster started inside reads the same registry."""
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp(name)
+    mp.setenv("SPPE_HOME", str(home))
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/m.db")
+    try:
+        yield home, fit_champions(home)
+    finally:
+        mp.undo()
 
 
 def fit_champions(tmp: Path) -> dict[str, str]:

@@ -29,7 +29,7 @@ from tests.e2e.cluster_fixtures import (
     submit_job,
     wait_for,
 )
-from tests.e2e.serve_fixtures import fit_champions
+from tests.e2e.serve_fixtures import champion_home
 
 pytestmark = pytest.mark.slow
 TOKEN = "gpu-token-0123456789"
@@ -37,18 +37,11 @@ TOKEN = "gpu-token-0123456789"
 
 @pytest.fixture(scope="module")
 def gpu_cluster(ray_local, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("cluster-gpu")
-    mp.setenv("SPPE_HOME", str(home))
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/m.db")
-    try:
-        versions = fit_champions(home)  # ERMA and C2E-S2SER champions in the registry the cluster reads
-        with local_cluster(SPPE_CLUSTER_WORKER_GPUS="1") as cluster:
-            gpus = gpu_nodes(cluster)
-            assert len(gpus) == 1
-            yield {"cluster": cluster, "home": home, "gpu_node": gpus.pop(), "versions": versions}
-    finally:
-        mp.undo()
+    with champion_home(tmp_path_factory, "cluster-gpu") as (home, versions), \
+            local_cluster(SPPE_CLUSTER_WORKER_GPUS="1") as cluster:
+        gpus = gpu_nodes(cluster)
+        assert len(gpus) == 1
+        yield {"cluster": cluster, "home": home, "gpu_node": gpus.pop(), "versions": versions}
 
 
 def test_evaluation_actors_ask_for_the_gpu_node_on_their_own(gpu_cluster, small_benchmark, tmp_path):

@@ -28,7 +28,7 @@ from tests.e2e.cluster_fixtures import (
     serve_status,
     wait_for,
 )
-from tests.e2e.serve_fixtures import fit_champions
+from tests.e2e.serve_fixtures import champion_home
 
 pytestmark = pytest.mark.slow
 TOKEN = "cluster-token-0123456789"
@@ -52,22 +52,14 @@ def _replicas(cluster) -> list:
 
 @pytest.fixture(scope="module")
 def served(ray_local, tmp_path_factory):
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("cluster-serve")
-    mp.setenv("SPPE_HOME", str(home))
-    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home}/m.db")
-    try:
-        versions = fit_champions(home)  # on the suite's one-node Ray; the cluster reads the same registry
-        with local_cluster() as cluster:
-            port = free_port()
-            serve_deploy(cluster, _serve_config(home, port), home)
-            url = f"http://127.0.0.1:{port}"
-            # replicas import torch, pyiqa and dlib on two busy cores: minutes on a cold machine
-            wait_for("the application became ready", lambda: ready(url) and len(_replicas(cluster)) == 2, 600,
-                     lambda: serve_status(cluster))
-            yield {"cluster": cluster, "url": url, "versions": versions}
-    finally:
-        mp.undo()
+    with champion_home(tmp_path_factory, "cluster-serve") as (home, versions), local_cluster() as cluster:
+        port = free_port()
+        serve_deploy(cluster, _serve_config(home, port), home)
+        url = f"http://127.0.0.1:{port}"
+        # replicas import torch, pyiqa and dlib on two busy cores: minutes on a cold machine
+        wait_for("the application became ready", lambda: ready(url) and len(_replicas(cluster)) == 2, 600,
+                 lambda: serve_status(cluster))
+        yield {"cluster": cluster, "url": url, "versions": versions}
 
 
 def _pair(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
