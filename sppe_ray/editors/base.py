@@ -65,6 +65,8 @@ EDITORS = Registry("editor", "editor.name")
 # Imported lazily: the diffusers and httpx stacks are heavy and most callers only need the procedural one.
 EDITORS.add("procedural", "sppe_ray.editors.procedural:ProceduralEditor",
             "offline default: deterministic edits for all 65 instructions, no weights")
+EDITORS.add("procedural_b", "sppe_ray.editors.procedural_b:ProceduralBEditor",
+            "editor B: a second offline editor written independently of the first (own detectors and rules)")
 EDITORS.add("instruct_pix2pix", "sppe_ray.editors.instruct_pix2pix:InstructPix2PixEditor",
             "InstructPix2Pix through diffusers from editor.model (a local folder or cached hub id)",
             needs_weights=True, gpu="optional")
