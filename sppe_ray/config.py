@@ -86,8 +86,10 @@ class EditorConfig(Section):
 class EmbedConfig(Section):
     """The image embedder of the embedding baselines and the recovery metrics."""
 
-    image: str = _f("classic", "image embedder: classic (offline) or clip")
-    model: str | None = _f(None, "clip weights: a local folder or a cached hub id")
+    image: str = _f("classic", "image embedder: classic (offline), mobilenet (ImageNet MobileNetV2, weights in a "
+                               "package) or clip")
+    model: str | None = _f(None, "weights: a CLIP folder or cached hub id (clip), a mobilenet_v2 state-dict file "
+                                 "(mobilenet; default: the packaged one)")
 
 
 class EvalConfig(Section):
@@ -114,9 +116,11 @@ class EvalConfig(Section):
 class ERMAConfig(Section):
     """ERMA, the editability model (`sppe train erma`)."""
 
-    image_encoder: str = _f("classic", "frozen image encoder: classic (offline) or clip")
+    image_encoder: str = _f("classic", "frozen image encoder: classic (offline, no weights), mobilenet (ImageNet "
+                                                   "MobileNetV2, weights in a package) or clip")
     text_encoder: str = _f("minilm", "frozen instruction encoder: minilm, hashing or clip")
-    model: str | None = _f(None, "clip weights for the encoders: a local folder or a cached hub id")
+    model: str | None = _f(None, "weights for the encoders: a CLIP folder or cached hub id (clip), a "
+                                   "mobilenet_v2 state-dict file (mobilenet; default: the packaged one)")
     hidden: list[int] = _f(lambda: [512, 256, 64], "widths of the MLP head's hidden layers")
     dropout: float = _f(0.3, "dropout of the head", ge=0, lt=1)
     use_relation: bool = _f(True, "relation features of source and surrogate (ablation: no_relation)")

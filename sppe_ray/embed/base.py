@@ -16,6 +16,8 @@ from sppe_ray.registry import Registry
 IMAGE_EMBEDDERS = Registry("image embedder", "embed.image / erma.image_encoder")
 IMAGE_EMBEDDERS.add("classic", "sppe_ray.embed.classic:ClassicEmbedder",
                     "offline default: colour, texture, edge and layout statistics (no weights)")
+IMAGE_EMBEDDERS.add("mobilenet", "sppe_ray.embed.mobilenet:MobileNetEmbedder",
+                    "ImageNet MobileNetV2 features (weights ship in a package; embed.model for another file)")
 IMAGE_EMBEDDERS.add("clip", "sppe_ray.embed.clip:CLIPImageEmbedder",
                     "CLIP image tower through transformers from embed.model / erma.model", needs_weights=True)
 TEXT_EMBEDDERS = Registry("text embedder", "erma.text_encoder")

@@ -50,7 +50,7 @@ class EvalPlan:
 
     def embedder_kwargs(self, name: str) -> dict[str, Any]:
         """The settings the actors build embedder `name` with (the same the plan checked)."""
-        return {"model": self.embed_model} if name == "clip" and self.embed_model else {}
+        return {"model": self.embed_model} if name in ("clip", "mobilenet") and self.embed_model else {}
 
     @property
     def editability_methods(self) -> list[str]:

@@ -203,3 +203,31 @@ def test_clip_missing_weights_names_setting(tmp_path):
         create_image_embedder("clip", model=str(tmp_path / "missing"))
     with pytest.raises(BackendUnavailableError, match="embed.model"):
         create_image_embedder("clip")
+
+
+def test_mobilenet_packaged_weights_know_photos_apart(photos):
+    """The ImageNet weights shipped in a package: an edit of a photo stays closer to it than another photo."""
+    emb = create_image_embedder("mobilenet")
+    assert emb.dim == 1280
+    f = emb.embed([photos[0], _warm(photos[0], 25), photos[1], photos[0][:90, :200]])
+    assert f.shape == (4, 1280) and f.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
+    assert f[0] @ f[1] > 0.9 > f[0] @ f[2]
+    np.testing.assert_allclose(emb.embed([photos[0]])[0], f[0], atol=1e-5)  # batch-independent
+
+
+def test_mobilenet_loads_a_local_state_dict_and_names_the_setting_when_missing(tmp_path, photos):
+    import torch
+    from torchvision.models import mobilenet_v2
+
+    torch.manual_seed(0)
+    path = tmp_path / "mine.pth"
+    torch.save(mobilenet_v2().state_dict(), path)  # an untrained one: loaded back through the user's path
+    mine = create_image_embedder("mobilenet", model=str(path))
+    shipped = create_image_embedder("mobilenet")
+    assert not np.allclose(mine.embed([photos[0]]), shipped.embed([photos[0]]), atol=1e-3)
+    with pytest.raises(BackendUnavailableError, match="erma.model"):
+        create_image_embedder("mobilenet", model=str(tmp_path / "missing.pth"))
+    (tmp_path / "junk.pth").write_bytes(b"not a state dict")
+    with pytest.raises(BackendUnavailableError, match="state dict"):
+        create_image_embedder("mobilenet", model=str(tmp_path / "junk.pth"))

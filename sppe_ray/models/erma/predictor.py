@@ -44,6 +44,8 @@ def make_image_embedder(name: str, model: str | None = None, **kwargs: Any) -> A
                 "image_encoder 'clip' needs weights: set erma.model to a local CLIP path."
             )
         kwargs["model"] = model
+    elif name == "mobilenet" and model:
+        kwargs["model"] = model  # another state-dict file; by default the weights shipped in a package
     return create_image_embedder(name, **kwargs)
 
 
