@@ -57,6 +57,21 @@ class BuildConfig(Section):
     surrogate_attempts: int = _f(3, "surrogates drawn per region before it is skipped as failing its checks",
                                  ge=1)
     detector: str = _f("composite", "privacy detector that finds regions in your images (--images builds)")
+    category_weights: dict[str, int] = _f(lambda: {}, "scenes drawn per category in each round of the round robin "
+                                                "(default 1 each; 0 leaves a category out), e.g. "
+                                                "{a105_face_all: 4} for a face-rich benchmark")
+
+    @field_validator("category_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, int]) -> dict[str, int]:
+        from sppe_ray.taxonomy import CATEGORIES
+
+        unknown = sorted(set(value) - set(CATEGORIES))
+        if unknown:
+            raise ValueError(f"unknown categories {unknown}; `sppe list` shows the 36")
+        if any(w < 0 for w in value.values()):
+            raise ValueError(f"category weights must be >= 0; got {value}")
+        return value
 
     @field_validator("splits")
     @classmethod

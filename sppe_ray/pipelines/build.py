@@ -36,7 +36,7 @@ def plan_for(cfg: SPPEConfig) -> list[SceneTask]:
     if b.images:
         return _plan_user_images(cfg)
     return plan_scenes(b.n_scenes, b.instructions_per_scene, b.strategies, STRATEGIES_PER_SCENE,
-                       b.splits, b.seed)
+                       b.splits, b.seed, b.category_weights)
 
 
 def _plan_user_images(cfg: SPPEConfig) -> list[SceneTask]:
@@ -189,7 +189,7 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
     for info in writer.shards:
         by_strategy.update(info.counts.get("by_strategy", {}))
     rates = surrogate_pass_rates(by_strategy, skipped)
-    manifest = writer.finish(config=cfg.model_dump(),  # skips are summed from the shards (once)
+    manifest = writer.finish(config=recorded_config(cfg),  # skips are summed from the shards (once)
                              extra={"name": benchmark_name(cfg), "scenes": len(tasks),
                                     "surrogate_pass_rate": rates, "environment": environment_record()})
     problems = verify_benchmark(out)
@@ -202,6 +202,16 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
             "shards": len(manifest["shards"]), "seconds": round(time.perf_counter() - started, 2)}
 
 
+def recorded_config(cfg: SPPEConfig) -> dict:
+    """The configuration a build records and fingerprints. Keys added after a benchmark was published are left
+    out while they hold their default, so the same settings keep the same fingerprint and manifest hash
+    (sppe-mini stays 0bd57a49 and resumable)."""
+    dump = cfg.model_dump()
+    if not dump["build"].get("category_weights"):
+        dump["build"].pop("category_weights", None)
+    return dump
+
+
 #: The file that records which configuration a build folder belongs to (resume is by shard name only).
 BUILD_RECORD = ".build.json"
 
@@ -210,7 +220,7 @@ def build_fingerprint(cfg: SPPEConfig) -> str:
     """Hash of everything that decides a benchmark's rows: the build, editor and embedder sections."""
     import hashlib
 
-    ident = json.dumps({k: cfg.model_dump()[k] for k in ("build", "editor", "embed")}, sort_keys=True)
+    ident = json.dumps({k: recorded_config(cfg)[k] for k in ("build", "editor", "embed")}, sort_keys=True)
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
@@ -228,7 +238,7 @@ def _claim_folder(out: Path, cfg: SPPEConfig) -> None:
         raise BenchmarkError(f"{out} already holds shards of a build this version did not record; choose another "
                              "--out or delete the folder")
     out.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"fingerprint": mine, "build": cfg.build.model_dump()}, sort_keys=True))
+    record.write_text(json.dumps({"fingerprint": mine, "build": recorded_config(cfg)["build"]}, sort_keys=True))
 
 
 #: below this share of kept samples the build warns loudly (most candidates dropped).

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from sppe_ray.errors import ConfigError
+
 from sppe_ray.privacy.protect import resolve_strategy
 from sppe_ray.taxonomy import CATEGORIES, SCENE, applicable_instructions
 
@@ -60,10 +62,24 @@ def assign_split(group: str, splits: dict[str, float], seed: int) -> str:
     return sorted(splits)[-1]
 
 
+def category_cycle(weights: dict[str, int] | None = None) -> list[str]:
+    """One round of the round robin: every category once, then those weighted above 1 again, round after
+    round, so a weight of 4 gives that category four scenes per round. Unweighted, it is the sorted list (the
+    order every earlier build used)."""
+    weights = weights or {}
+    cats = sorted(CATEGORIES)
+    rounds = max([1, *weights.values()])
+    cycle = [c for r in range(rounds) for c in cats if weights.get(c, 1) > r]
+    if not cycle:
+        raise ConfigError("build.category_weights leaves out every category")
+    return cycle
+
+
 def plan_scenes(n_scenes: int, instructions_per_scene: int, strategies: list[str], strategies_per_scene: int,
-                splits: dict[str, float], seed: int) -> list[SceneTask]:
-    """Round-robin over categories; per category, seeded walks over its content-aimed and its scene
-    instructions (TARGETED_SHARE of each scene's instructions from the first).
+                splits: dict[str, float], seed: int, category_weights: dict[str, int] | None = None
+                ) -> list[SceneTask]:
+    """Round-robin over categories (`category_cycle`); per category, seeded walks over its content-aimed and
+    its scene instructions (TARGETED_SHARE of each scene's instructions from the first).
 
     Each scene gets its default strategy plus `strategies_per_scene - 1` others drawn from `strategies`,
     so editability can be compared across strategies on the same source.
@@ -79,8 +95,9 @@ def plan_scenes(n_scenes: int, instructions_per_scene: int, strategies: list[str
     cursor = dict.fromkeys(walks, 0)
     others = [s for s in strategies if s != "default"]
     tasks = []
+    cycle = category_cycle(category_weights)
     for i in range(n_scenes):
-        cat = cats[i % len(cats)]
+        cat = cycle[i % len(cycle)]
         codes: list[str] = []
         n_targeted = min(len(walks[(cat, "targeted")]), round(TARGETED_SHARE * instructions_per_scene))
         for kind, count in (("targeted", n_targeted), ("scene", instructions_per_scene - n_targeted)):

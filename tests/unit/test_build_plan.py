@@ -45,3 +45,28 @@ def test_shards_partition_the_plan():
     shards = group_into_shards(tasks, 8)
     assert sorted(t.index for ts in shards.values() for t in ts) == list(range(50))
     assert len(shards) == 7 and all(len(ts) <= 8 for ts in shards.values())
+
+
+def test_category_weights_scale_a_category_and_default_to_the_old_order():
+    import pytest
+
+    from sppe_ray.config import load_config
+    from sppe_ray.errors import ConfigError
+    from sppe_ray.pipelines.build import build_fingerprint, recorded_config
+    from sppe_ray.pipelines.build_plan import category_cycle
+
+    assert category_cycle() == sorted(CATEGORIES) == category_cycle({"a105_face_all": 1})
+    weighted = plan_scenes(320, 5, STRATS, 2, SPLITS, seed=0, category_weights={"a105_face_all": 4,
+                                                                               "a30_credit_card": 0})
+    count = Counter(t.category for t in weighted)
+    assert 3.5 <= count["a105_face_all"] / count["a106_address_current_all"] <= 4.5 and "a30_credit_card" not in count
+    with pytest.raises(ConfigError):
+        category_cycle({c: 0 for c in CATEGORIES})
+    with pytest.raises(ConfigError, match="unknown categories"):
+        load_config(overrides=["build.category_weights={faces: 2}"], environ={})
+    # A weight left at its default changes neither the fingerprint nor the recorded config of a build.
+    plain = load_config(environ={})
+    assert "category_weights" not in recorded_config(plain)["build"]
+    faces = load_config(overrides=["build.category_weights={a105_face_all: 4}"], environ={})
+    assert build_fingerprint(faces) != build_fingerprint(plain)
+    assert recorded_config(faces)["build"]["category_weights"] == {"a105_face_all": 4}
