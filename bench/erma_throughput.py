@@ -2,6 +2,7 @@
 
     python bench/erma_throughput.py [--n 320] [--batch 64] [--model FOLDER] [--workers 1,2] [--processes 2]
                                     [--benchmark-dir DIR] [--no-detectors] [--face-detector haar|lbp]
+                                    [--image-encoder classic|mobilenet]
 
 Workloads (rows of source, surrogate, mask, instruction):
 - ``distinct``: photos (scikit-image samples, random crops and flips) with a rectangular private region
@@ -123,7 +124,8 @@ def load_predictor(args):
     if args.model:
         return ERMAPredictor.load(args.model)
     faces = {"face_detector": args.face_detector} if args.face_detector else {}
-    return ERMAPredictor.build(ERMAConfig(text_encoder="hashing", use_detectors=not args.no_detectors, **faces))
+    return ERMAPredictor.build(ERMAConfig(text_encoder="hashing", use_detectors=not args.no_detectors,
+                                          image_encoder=args.image_encoder, **faces))
 
 
 def throughput(pred, rows, workers: list[int], batch: int) -> dict[str, float]:
@@ -191,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="built benchmark whose test split is the `split` workload (skipped when absent)")
     p.add_argument("--no-detectors", action="store_true", help="leave out the detector-agreement block")
     p.add_argument("--face-detector", choices=("haar", "lbp"), help="face search (default: erma's default)")
+    p.add_argument("--image-encoder", default="classic", help="frozen image encoder: classic or mobilenet")
     args = p.parse_args(argv)
 
     import torch
