@@ -160,6 +160,8 @@ def main() -> None:
     ap.add_argument("--ablations", action="store_true", help="also fit each ablation in-editor on A and on B")
     ap.add_argument("--boot", type=int, default=1000, help="bootstrap resamples per interval")
     ap.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    ap.add_argument("--no-mlflow", action="store_true", help="do not log the run to MLflow (experiment "
+                                                           "erma-cross-editor)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "2")
     t0 = time.perf_counter()
@@ -223,9 +225,35 @@ def main() -> None:
         "load_avg": os.getloadavg(),
     }
     _print_table(out)
+    if not args.no_mlflow:
+        out["mlflow_run_id"] = _log(out, cfg, args)
     if args.out:
         args.out.write_text(json.dumps(out, indent=1, default=float))
     print(json.dumps(out, default=float))
+
+
+def _log(out: dict, cfg, args) -> str:
+    """One MLflow run: every cell's SRCC/PLCC, intervals, ratios and differences as metrics (`A->B/erma_srcc`
+    and so on), label statistics, ablations, and the whole result as `cross_editor.json`."""
+    import mlflow
+
+    from sppe_ray import tracking
+    from sppe_ray.shards import manifest_hash
+
+    with tracking.start_run("erma-cross-editor", f"cross-editor-{cfg.image_encoder}", config={"erma": cfg.model_dump()},
+                            params={"benchmark_a": manifest_hash(args.a), "benchmark_b": manifest_hash(args.b),
+                                    "seeds": args.seeds}) as run:
+        for key, c in out["cells"].items():
+            flat = {"erma_srcc": c["erma"]["srcc"], "erma_plcc": c["erma"]["plcc"],
+                    "erma_srcc_lo": c["erma"]["srcc_ci"][0], "erma_srcc_hi": c["erma"]["srcc_ci"][1],
+                    "baseline_srcc": c["baseline"]["srcc"], "baseline_plcc": c["baseline"]["plcc"],
+                    "srcc_ratio": c["srcc_ratio"], "plcc_ratio": c["plcc_ratio"],
+                    "srcc_diff": c["srcc_diff"]["diff"], "plcc_diff": c["plcc_diff"]["diff"]}
+            tracking.log_metrics(flat, prefix=key.replace(">", "") + "/")
+        tracking.log_metrics(out["label_stats"], prefix="labels/")
+        tracking.log_metrics(out["ablations"], prefix="ablation/")
+        mlflow.log_dict(out, "cross_editor.json")
+        return run.info.run_id
 
 
 def _correl(x: np.ndarray, y: np.ndarray, stat: str = "srcc") -> float:

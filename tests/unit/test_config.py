@@ -111,3 +111,19 @@ def test_training_commands_take_resume_and_no_register_flags():
         out = CliRunner().invoke(app, [*command, "--help"]).output
         assert "--resume-from" in out and "--no-register" in out and "--benchmark" in out
     assert "--ablations" in CliRunner().invoke(app, ["train", "erma", "--help"]).output
+
+
+@pytest.mark.parametrize("name, changes", [
+    ("sppe_mini_b", {("build", "name"): "sppe-mini-b", ("editor", "name"): "procedural_b"}),
+    ("sppe_mini_faces", {("build", "name"): "sppe-mini-faces",
+                         ("build", "category_weights"): {"a105_face_all": 4, "a109_person_body": 4}}),
+])
+def test_variant_benchmarks_change_only_what_they_say(name, changes):
+    """sppe-mini-b must hold sppe-mini's very samples (only the editor differs), and the face-rich variant only
+    its category weights: anything else in those files would change the scenes."""
+    from pathlib import Path
+
+    base = load_config(environ={}).model_dump()
+    variant = load_config(Path(__file__).parents[2] / "configs" / f"{name}.yaml", environ={}).model_dump()
+    diff = {(s, k): variant[s][k] for s in base for k in base[s] if base[s][k] != variant[s][k]}
+    assert diff == changes
