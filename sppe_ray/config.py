@@ -146,6 +146,9 @@ class ERMAConfig(Section):
                                                        "its cheaper, less sensitive LBP frontal-face cascade")
     lr: float = _f(1e-3, "AdamW learning rate", gt=0)
     weight_decay: float = _f(1e-2, "AdamW weight decay", ge=0)
+    rank_weight: float = _f(2.0, "weight of the pairwise ranking loss added to MSE (0: MSE only); it trains "
+                                 "for the order of the labels, which SRCC measures (2.0 chosen on val, "
+                                 "docs/models.md)", ge=0)
     steps: int = _f(1500, "optimiser steps", ge=1)
     warmup: int = _f(100, "linear warm-up steps before the cosine decay", ge=0)
     batch_size: int = _f(64, "samples per optimiser step", ge=1)

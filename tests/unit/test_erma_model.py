@@ -455,3 +455,19 @@ def test_instruction_gate_on_detector_block():
     out = model(feats)
     assert out.shape == (4,) and bool(((out > 0) & (out < 1)).all())
     assert not ERMA(FeatureSpec(6, 5, use_detectors=True, use_instruction=False), hidden=[8]).gated
+
+
+def test_pairwise_rank_loss_rewards_the_labels_order_and_ignores_ties():
+    import torch
+
+    from sppe_ray.models.erma.fitting import Recipe, pairwise_rank_loss
+
+    labels = torch.tensor([0.2, 0.9, 0.95, 1.0])
+    right = pairwise_rank_loss(torch.tensor([0.1, 0.5, 0.6, 0.7]), labels)
+    wrong = pairwise_rank_loss(torch.tensor([0.7, 0.6, 0.5, 0.1]), labels)
+    assert 0 <= float(right) < float(wrong)
+    ties = torch.tensor([0.5, 0.5], requires_grad=True)
+    loss = pairwise_rank_loss(ties * 2, torch.tensor([0.9, 0.9]))
+    loss.backward()  # no ordered pair: zero, and still differentiable
+    assert float(loss) == 0.0 and ties.grad is not None
+    assert Recipe.from_config({"rank_weight": 0.5}).rank_weight == 0.5
