@@ -213,11 +213,11 @@ def border_foreground(image: np.ndarray, side: int = 96) -> np.ndarray:
     dist = np.min(np.linalg.norm(lab[..., None, :] - refs[None, None], axis=-1), axis=-1)
     dist8 = np.clip(dist * (255.0 / max(float(dist.max()), 1e-6)), 0, 255).astype(np.uint8)
     _, fg = cv2.threshold(dist8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    box = largest_blob(fg, 0.02)
-    if box is None:
-        return np.zeros(image.shape[:2], np.float32)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(fg)
-    keep = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.float32)
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA])) if n > 1 else 0
+    if not largest or stats[largest, cv2.CC_STAT_AREA] < 0.02 * fg.size:
+        return np.zeros(image.shape[:2], np.float32)
+    keep = (labels == largest).astype(np.float32)
     keep = cv2.morphologyEx(keep, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
     return cv2.resize(keep, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
 
