@@ -87,7 +87,8 @@ class BuildConfig(Section):
 class EditorConfig(Section):
     """The editor that labels the benchmark (it edits source and surrogate)."""
 
-    name: str = _f("procedural", "editor backend: procedural (offline), instruct_pix2pix, http")
+    name: str = _f("procedural", "editor backend: procedural (offline default), procedural_b (editor B, offline), "
+                                   "instruct_pix2pix, http")
     model: str | None = _f(None, "instruct_pix2pix weights: a local folder or a cached hub id")
     url: str | None = _f(None, "http: base URL of an editor server speaking the HTTP editor protocol")
     inference_steps: int = _f(20, "instruct_pix2pix denoising steps", ge=1)
@@ -135,7 +136,8 @@ class ERMAConfig(Section):
                                                    "MobileNetV2, weights in a package) or clip")
     text_encoder: str = _f("minilm", "frozen instruction encoder: minilm, hashing or clip")
     model: str | None = _f(None, "weights for the encoders: a CLIP folder or cached hub id (clip), a "
-                                   "mobilenet_v2 state-dict file (mobilenet; default: the packaged one)")
+                                   "mobilenet_v2 state-dict file (mobilenet; default: the packaged one, and "
+                                   "always with text_encoder clip)")
     hidden: list[int] = _f(lambda: [512, 256, 64], "widths of the MLP head's hidden layers")
     dropout: float = _f(0.3, "dropout of the head", ge=0, lt=1)
     use_relation: bool = _f(True, "relation features of source and surrogate (ablation: no_relation)")

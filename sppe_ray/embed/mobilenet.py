@@ -61,7 +61,8 @@ def load_mobilenet(model: str | Path | None = None) -> Any:
             net = mobilenet_v2()
             try:
                 net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            except (RuntimeError, ValueError, OSError, EOFError, pickle.UnpicklingError) as exc:
+            except (RuntimeError, ValueError, TypeError, AttributeError, OSError, EOFError,
+                    pickle.UnpicklingError) as exc:
                 raise BackendUnavailableError(f"{path} is not a torchvision mobilenet_v2 state dict: {exc}") from exc
             _LOADED[key] = net.features.eval()
         return _LOADED[key]

@@ -203,9 +203,10 @@ def build_benchmark(cfg: SPPEConfig, out_dir: str | Path, *, actors: int | None 
 
 
 def recorded_config(cfg: SPPEConfig) -> dict:
-    """The configuration a build records and fingerprints. Keys added after a benchmark was published are left
-    out while they hold their default, so the same settings keep the same fingerprint and manifest hash
-    (sppe-mini stays 0bd57a49 and resumable)."""
+    """The configuration a build records and fingerprints. Build keys added after a benchmark was published
+    are left out while they hold their default, so the same settings keep the same fingerprint and an existing
+    folder stays resumable (sppe-mini's is 0009400d). The manifest records the whole configuration, so a
+    fresh build's manifest hash still moves when any section gains a key (docs/reproducibility.md)."""
     dump = cfg.model_dump()
     if not dump["build"].get("category_weights"):
         dump["build"].pop("category_weights", None)

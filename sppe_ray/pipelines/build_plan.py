@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from sppe_ray.errors import ConfigError
-
 from sppe_ray.privacy.protect import resolve_strategy
 from sppe_ray.taxonomy import CATEGORIES, SCENE, applicable_instructions
 
@@ -64,8 +63,9 @@ def assign_split(group: str, splits: dict[str, float], seed: int) -> str:
 
 def category_cycle(weights: dict[str, int] | None = None) -> list[str]:
     """One round of the round robin: every category once, then those weighted above 1 again, round after
-    round, so a weight of 4 gives that category four scenes per round. Unweighted, it is the sorted list (the
-    order every earlier build used)."""
+    round, so a weight of 4 gives that category four scenes per round (a build of fewer scenes than one
+    round's length sees only part of it). Unweighted, it is the sorted list (the order every earlier build
+    used)."""
     weights = weights or {}
     cats = sorted(CATEGORIES)
     rounds = max([1, *weights.values()])

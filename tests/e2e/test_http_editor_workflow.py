@@ -22,6 +22,13 @@ pytestmark = pytest.mark.slow
 TOKEN = "workflow-token-0123456789"
 
 
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=10).status_code == 200
+    except httpx.HTTPError:  # the proxy is still starting
+        return False
+
+
 @pytest.fixture(scope="module")
 def editor_server():
     from sppe_ray.editors import create_editor
@@ -63,10 +70,10 @@ def test_build_through_http_fit_and_serve(ray_local, sppe_home, editor_server, t
     assert fit["version"] == "1" and fit["promoted"]
 
     overrides = [f"serve.editor_url={editor_server.url}", "serve.recovery_method=local_transfer"]
-    url = deploy(None, overrides, TOKEN, host="127.0.0.1", port=free_port())
     try:
+        url = deploy(None, overrides, TOKEN, host="127.0.0.1", port=free_port())
         deadline = time.monotonic() + 300
-        while httpx.get(f"{url}/readyz", timeout=10).status_code != 200:
+        while not _ready(url):
             assert time.monotonic() < deadline, "the Serve application never became ready"
             time.sleep(1)
         row = rows[0]

@@ -209,7 +209,7 @@ def border_foreground(image: np.ndarray, side: int = 96) -> np.ndarray:
     small, _ = _work(image, side)
     lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
     edge = np.concatenate([lab[0], lab[-1], lab[:, 0], lab[:, -1]])
-    refs = edge[np.argsort(edge[:, 0])][:: max(1, len(edge) // 8)]  # eight border colours, darkest to lightest
+    refs = edge[np.argsort(edge[:, 0])][:: max(1, len(edge) // 8)]  # about eight border colours, dark to light
     dist = np.min(np.linalg.norm(lab[..., None, :] - refs[None, None], axis=-1), axis=-1)
     dist8 = np.clip(dist * (255.0 / max(float(dist.max()), 1e-6)), 0, 255).astype(np.uint8)
     _, fg = cv2.threshold(dist8, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)

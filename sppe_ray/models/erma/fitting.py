@@ -192,7 +192,7 @@ class Recipe:
     batch_size: int = 64
     eval_every: int = 100
     seed: int = 0
-    rank_weight: float = 0.0
+    rank_weight: float = 2.0
 
     @classmethod
     def from_config(cls, cfg: Any) -> Recipe:

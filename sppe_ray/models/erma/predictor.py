@@ -100,6 +100,8 @@ def make_extractor(
     if faces not in FACE_SEARCHES:
         raise ValueError(f"unknown erma.face_detector {faces!r}; choose one of {sorted(FACE_SEARCHES)}")
     name, model = encoders["image_encoder"], encoders.get("model")
+    if name == "mobilenet" and encoders.get("text_encoder") == "clip":
+        model = None  # erma.model then names the CLIP text tower; MobileNetV2 keeps its packaged weights
     image_kw, crop_kw = encoders.get("image_kwargs") or {}, encoders.get("crop_kwargs") or {}
     crop = None
     if image_embedder is None:
