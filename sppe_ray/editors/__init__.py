@@ -1,4 +1,6 @@
-"""Editors: the black box that edits an image by SPPE instruction code (procedural, procedural_b, instruct_pix2pix, http).
+"""Editors: the black box that edits an image by SPPE instruction code.
+
+Backends: procedural, procedural_b, instruct_pix2pix, http.
 
 Only the protocol and the factory are imported here; backends load lazily through ``create_editor``.
 """

@@ -74,6 +74,15 @@ def l2_normalise(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return (x / np.maximum(norms, eps)).astype(np.float32)
 
 
+def embed_in_batches(images: list[np.ndarray], dim: int, batch_size: int, rows) -> np.ndarray:
+    """Validate, split into batches, run ``rows(batch) -> (n, dim)`` on each, L2-normalise: the loop every
+    network embedder shares (the network and its preprocessing are the embedder's own)."""
+    imgs = check_images(images)
+    if not imgs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return l2_normalise(np.concatenate([rows(imgs[i:i + batch_size]) for i in range(0, len(imgs), batch_size)]))
+
+
 def create_image_embedder(name: str = "classic", **kw: Any) -> ImageEmbedder:
     """Build an image embedder by name: ``classic`` (offline, weight-free) or ``clip`` (needs ``model=``)."""
     return IMAGE_EMBEDDERS.create(name, **kw)

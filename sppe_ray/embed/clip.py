@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sppe_ray.embed.base import check_images, l2_normalise
+from sppe_ray.embed.base import embed_in_batches, l2_normalise
 from sppe_ray.embed.text import _check_texts
 from sppe_ray.errors import BackendUnavailableError
 
@@ -67,16 +67,12 @@ class CLIPImageEmbedder:
         """(N, dim) float32 rows; images are resized/cropped/normalised by the model's own processor."""
         import torch
 
-        imgs = check_images(images)
-        if not imgs:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(imgs), self.batch_size):
-            px = self.processor(images=imgs[i : i + self.batch_size], return_tensors="pt")["pixel_values"]
+        def rows(batch: list[np.ndarray]) -> np.ndarray:
+            px = self.processor(images=batch, return_tensors="pt")["pixel_values"]
             with torch.no_grad():
-                feats = _features(self.model.get_image_features(pixel_values=px.to(self.device)))
-            out.append(feats.float().cpu().numpy())
-        return l2_normalise(np.concatenate(out))
+                return _features(self.model.get_image_features(pixel_values=px.to(self.device))).float().cpu().numpy()
+
+        return embed_in_batches(images, self.dim, self.batch_size, rows)
 
 
 class CLIPTextEmbedder:

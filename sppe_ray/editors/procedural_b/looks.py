@@ -14,7 +14,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from sppe_ray.editors.procedural_b.draw import clip8, cloud, gradient_map, grade, grain, label, mix, soft, texture
+from sppe_ray.editors.procedural_b.draw import clip8, cloud, grade, gradient_map, grain, label, mix, soft, texture
 from sppe_ray.editors.procedural_b.sight import Sight
 
 Look = Callable[[np.ndarray, np.random.Generator], np.ndarray]

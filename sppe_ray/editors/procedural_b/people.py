@@ -22,6 +22,12 @@ def _p(x: float, y: float) -> tuple[int, int]:
     return int(round(x)), int(round(y))
 
 
+def _face_box(s: Sight) -> Rect | None:
+    """The target clipped to the picture, or None when too little of it is inside to paint on."""
+    t = s.target.clip(s.height, s.width)
+    return t if t.w >= 4 and t.h >= 4 else None
+
+
 def needs_person(colour: tuple[int, int, int]) -> Callable[[PersonEdit], PersonEdit]:
     """Wrap an edit that needs a target: without one, tint the picture 12% toward ``colour``."""
     def wrap(fn: PersonEdit) -> PersonEdit:
@@ -153,8 +159,8 @@ def curls(img, s: Sight, rng):
 def cyborg(img, s: Sight, rng):
     """The right half of the face turned to brushed steel with rivets, the right eye glowing cyan."""
     out = img.copy()
-    t = s.target.clip(s.height, s.width)
-    if t.w < 4 or t.h < 4:
+    t = _face_box(s)
+    if t is None:
         return out
     half = Rect(int(t.cx), t.y0, t.x1, t.y1)
     grey = cv2.cvtColor(img[half.y0:half.y1, half.x0:half.x1], cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -234,8 +240,8 @@ def ghost(img, s: Sight, rng):
 def older(img, s: Sight, rng):
     """Hair turned white-grey, the face desaturated and given fine dark line texture."""
     out = mix(img, np.broadcast_to(np.array((215, 215, 210), np.uint8), img.shape), soft(s.hair, 1.2) * 0.85)
-    t = s.target.clip(s.height, s.width)
-    if t.w < 4 or t.h < 4:
+    t = _face_box(s)
+    if t is None:
         return out
     roi = out[t.y0:t.y1, t.x0:t.x1].astype(np.float32)
     grey = roi.mean(-1, keepdims=True)
@@ -248,8 +254,8 @@ def older(img, s: Sight, rng):
 def younger(img, s: Sight, rng):
     """The face smoothed hard (bilateral), brightened 8%, with pink cheeks."""
     out = img.copy()
-    t = s.target.clip(s.height, s.width)
-    if t.w < 4 or t.h < 4:
+    t = _face_box(s)
+    if t is None:
         return out
     roi = cv2.bilateralFilter(out[t.y0:t.y1, t.x0:t.x1], 9, 80, 9)
     out[t.y0:t.y1, t.x0:t.x1] = clip8(roi.astype(np.float32) * 1.08)

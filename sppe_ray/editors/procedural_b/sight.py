@@ -7,10 +7,10 @@ not know, so every finding here uses a different detector or a different rule fr
 |---|---|---|
 | faces | dlib's HOG + linear SVM detector, one upsampling, on a 256-px copy | OpenCV Haar cascade at 128 px |
 | eyes | the darkest point of each half of the face's eye band | Haar eye cascade, else fixed geometry |
-| no face | person edits go to the largest skin-coloured blob, else become a weak global tint | a head guessed atop the salient region |
+| no face | person edits on the largest skin blob, else a weak global tint | a head guessed atop the salient region |
 | skin | a fixed YCrCb box (Cr 135-175, Cb 85-130) | colour distance to the face centre |
 | text | MSER blobs grouped into lines by a horizontal closing | adaptive-threshold glyph rows |
-| cards, tickets, screens, plates | flat colour regions (quantised Lab) whose outline fills its rotated rectangle | Canny contours with detail inside |
+| cards, plates... | flat colour regions filling their rotated rectangle | Canny contours with detail inside |
 | foreground | distance from the border colours (Otsu), the body below a face | GrabCut from a silhouette template |
 
 Everything is deterministic (no random state anywhere) and computed lazily per image.
