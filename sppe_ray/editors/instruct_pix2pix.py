@@ -68,16 +68,21 @@ class InstructPix2PixEditor:
         return max(8, int(round(h * scale / 8)) * 8), max(8, int(round(w * scale / 8)) * 8)
 
     def edit(self, image: np.ndarray, instruction_code: str, seed: int) -> np.ndarray:
+        img, code, seed32 = check_request(image, instruction_code, seed)
+        return self.edit_text(img, get_instruction(code).text, seed32)
+
+    def edit_text(self, img: np.ndarray, prompt: str, seed: int) -> np.ndarray:
+        """Edit by a free-text instruction (dataset anonymization's EDIT_INSTRUCTION); `img` RGB uint8."""
         import torch
         from PIL import Image
 
-        img, code, seed32 = check_request(image, instruction_code, seed)
+        seed32 = int(seed) % 2**32
         h, w = img.shape[:2]
         wh, ww = self._work_shape(h, w)
         src = Image.fromarray(cv2.resize(img, (ww, wh), interpolation=cv2.INTER_AREA))
         generator = torch.Generator(device="cpu").manual_seed(seed32)
         try:
-            result = self.pipe(prompt=get_instruction(code).text, image=src, num_inference_steps=self.steps,
+            result = self.pipe(prompt=prompt, image=src, num_inference_steps=self.steps,
                                guidance_scale=self.guidance, image_guidance_scale=self.image_guidance,
                                generator=generator, output_type="np")
         except RuntimeError as exc:

@@ -1,0 +1,14 @@
+"""Dataset anonymization job: `ray job submit --working-dir . -- python jobs/anonymize_dataset.py [options]`.
+
+The same command as `sppe anonymize` (see `python jobs/anonymize_dataset.py --help`). Resumable: re-run after a kill.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a fresh checkout
+
+from sppe_ray.cli import run_job  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(run_job("anonymize"))
