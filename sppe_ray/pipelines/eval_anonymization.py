@@ -31,20 +31,33 @@ MEAN_METRICS = (("quality", "ssim", True), ("quality", "gmsd", False), ("quality
                 ("privacy", "text_sim", False), ("privacy", "rubric_score", True))
 
 
-class OriginalWorker:
-    """Ray Data actor: faces and text of each original image (read once, reused by every method)."""
+def evaluation_mask(data: Path, stage1: Path, rel: str) -> np.ndarray | None:
+    """The private pixels an image is judged on: the data set's ground truth (``.truth/<rel stem>.mask.png``,
+    as anon-mini has) when there is one, else the union of stage 1's regions, else None (nothing private)."""
+    from sppe_ray.imageio import decode_mask
 
-    def __init__(self, data: str) -> None:
+    truth = data / ".truth" / f"{Path(rel).with_suffix('').as_posix()}.mask.png"
+    if truth.is_file():
+        return decode_mask(truth.read_bytes())
+    regions = manifest.load_regions(stage1, rel)
+    return np.any([r.mask for r in regions], axis=0) if regions else None
+
+
+class OriginalWorker:
+    """Ray Data actor: faces and private text of each original image (read once, reused by every method)."""
+
+    def __init__(self, data: str, stage1: str) -> None:
         from sppe_ray.pipelines.build import _limit_threads
 
         _limit_threads()
-        self.data = Path(data)
+        self.data, self.stage1 = Path(data), Path(stage1)
 
     def __call__(self, batch: dict) -> dict:
         from sppe_ray.imageio import load_image
         from sppe_ray.metrics.anonymization.analysis import look
 
-        out = [json.dumps(look(load_image(self.data / str(rel))).to_dict()) for rel in batch["rel"]]
+        out = [json.dumps(look(load_image(self.data / str(rel)), evaluation_mask(self.data, self.stage1, str(rel)))
+                          .to_dict()) for rel in batch["rel"]]
         return {"rel": batch["rel"], "seen": np.array(out, dtype=object)}
 
 
@@ -67,8 +80,7 @@ class PairWorker:
             original = load_image(self.data / str(rel))
             anonymized = original if method == ORIGINAL else load_image(
                 manifest.output_path(Path(self.folders[str(method)]), str(rel)))
-            regions = manifest.load_regions(self.stage1, str(rel))
-            mask = np.any([r.mask for r in regions], axis=0) if regions else None
+            mask = evaluation_mask(self.data, self.stage1, str(rel))
             m = pair_metrics(original, anonymized, Seen.from_dict(json.loads(seen)), mask, self.copy_bits)
             rows.append(json.dumps({"method": str(method), "file": str(rel), **m}))
         return {"row": np.array(rows, dtype=object)}
@@ -278,7 +290,7 @@ def run_anonymization_eval(cfg: SPPEConfig, data: str | Path | None = None, out:
     timings["anonymize"] = round(time.perf_counter() - t0, 2)
     rels = [r for r in manifest.list_inputs(data) if (manifest.read_record(stage1, r) or {}).get("status") == "ok"]
     t = time.perf_counter()
-    seen = {r["rel"]: r["seen"] for r in _map([{"rel": r} for r in rels], OriginalWorker, (str(data),), cfg,
+    seen = {r["rel"]: r["seen"] for r in _map([{"rel": r} for r in rels], OriginalWorker, (str(data), str(stage1)), cfg,
                                               "originals", progress)}
     items = [{"method": m, "rel": r, "seen": seen[r]} for m in (ORIGINAL, *folders) for r in rels]
     rows = _map(items, PairWorker, (str(data), {m: str(f) for m, f in folders.items()}, str(stage1),

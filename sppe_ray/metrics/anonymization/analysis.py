@@ -2,7 +2,7 @@
 tones. The only part of the suite that runs models; the metric functions stay pure.
 
 Faces: dlib HOG first, the MMOD CNN when HOG finds none (privacy.detectors.faces.find_faces); text: RapidOCR
-lines in reading order (privacy.leakage.ocr_text). An anonymized image is searched for faces only when its
+lines in reading order inside the private regions' box (privacy.leakage.ocr_text). An anonymized image is searched for faces only when its
 original has one, and read only when its original has text, so the skin-tone distribution is over the faces of
 images that had a face.
 """
@@ -36,14 +36,20 @@ class Seen:
         return cls([tuple(b) for b in d["boxes"]], [np.asarray(v) for v in d["descriptors"]], d["text"])
 
 
-def look(image: np.ndarray, faces: bool = True, text: bool = True) -> Seen:
-    """Detect faces (with descriptors) and read the text of an RGB uint8 image; ``faces``/``text`` False
-    skip that half (nothing to compare against)."""
+def look(image: np.ndarray, mask: np.ndarray | None, faces: bool = True, text: bool = True) -> Seen:
+    """Detect faces (with descriptors) in the whole image and read the text inside the private regions' box
+    (``mask``; no mask, no text read). ``faces``/``text`` False skip that half (nothing to compare against).
+
+    Why text only in the regions: the published TextSim reads the whole image with a token-set ratio, which
+    scores any surviving subset as 1, so text in the background (a shop sign the data set does not call
+    private, OCR noise on texture) would hide whether the private text went."""
     from sppe_ray.privacy.detectors.faces import find_faces
+    from sppe_ray.privacy.geometry import mask_box
     from sppe_ray.privacy.leakage import descriptor_at, ocr_text
 
     boxes = [b for b, _ in find_faces(image)] if faces else []
-    return Seen(boxes, [descriptor_at(image, b) for b in boxes], ocr_text(image) if text else "")
+    box = mask_box(mask) if mask is not None and text else None
+    return Seen(boxes, [descriptor_at(image, b) for b in boxes], ocr_text(image, box) if box else "")
 
 
 def _skin_tones(image: np.ndarray, boxes: list[Box]) -> list[str | None]:
@@ -56,7 +62,7 @@ def pair_metrics(original: np.ndarray, anonymized: np.ndarray, seen_orig: Seen, 
     from sppe_ray.privacy.leakage import descriptor_at
 
     # The anonymized side is read only for what the original has: FaceSim and TextSim are NaN without it.
-    seen = look(anonymized, faces=bool(seen_orig.boxes), text=bool(seen_orig.text.strip()))
+    seen = look(anonymized, mask, faces=bool(seen_orig.boxes), text=bool(seen_orig.text.strip()))
     face_sim, orphans = privacy.face_similarity(seen_orig.descriptors, seen.descriptors)
     at_box = [descriptor_at(anonymized, b) for b in seen_orig.boxes]
     distances = [float(np.linalg.norm(a - b)) for a, b in zip(seen_orig.descriptors, at_box, strict=True)]
