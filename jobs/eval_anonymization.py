@@ -1,4 +1,4 @@
-"""Dataset-anonymization evaluation job: `ray job submit --working-dir . -- python jobs/eval_anonymization.py [options]`.
+"""Anonymization evaluation job: `ray job submit --working-dir . -- python jobs/eval_anonymization.py [options]`.
 
 The same command as `sppe eval-anonymization` (see `python jobs/eval_anonymization.py --help`).
 """

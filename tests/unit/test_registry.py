@@ -38,6 +38,10 @@ WRONG = [
     ("recovery.backend=c2e_gan", "recovery.backend"),
     ("erma.face_detector=yolo", "erma.face_detector"),
     ("eval.ocr_detail=medium", "eval.ocr_detail"),
+    ("anonymize.method=deface", "anonymize.method"),
+    ("anonymize.methods=[surrogate, learnd]", "anonymize.methods"),
+    ("anonymize.detector=yolo", "anonymize.detector"),
+    ("anonymize.captioner=gpt", "anonymize.captioner"),
 ]
 
 

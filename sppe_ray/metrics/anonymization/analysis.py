@@ -1,10 +1,10 @@
 """What the privacy metrics read from an image: faces (dlib boxes and 128-d descriptors), OCR text, skin
 tones. The only part of the suite that runs models; the metric functions stay pure.
 
-Faces: dlib HOG first, the MMOD CNN when HOG finds none (privacy.detectors.faces.find_faces); text: RapidOCR
-lines in reading order inside the private regions' box (privacy.leakage.ocr_text). An anonymized image is searched for faces only when its
-original has one, and read only when its original has text, so the skin-tone distribution is over the faces of
-images that had a face.
+Faces: dlib HOG first, the MMOD CNN when HOG finds none (privacy.detectors.faces.find_faces). Text: RapidOCR
+lines in reading order inside the private regions' box (privacy.leakage.ocr_text). An anonymized image is
+searched for faces only when its original has one, and read only when its original has private text, so the
+skin-tone distribution is over the faces of images that had a face.
 """
 
 from __future__ import annotations
