@@ -3,9 +3,11 @@
     python bench/anonymize_throughput.py [--images 32] [--method surrogate] [--metric-images 16]
 
 Each pipeline run anonymizes a fresh anon-mini into a fresh folder with a fresh local Ray limited to the given
-CPUs (a child process each). ``images_per_s`` counts the whole call (Ray start, actor model loading);
-``steady_images_per_s`` counts from the moment every actor has finished its first image to the last one
-(records' write times), which is what a large data set sees. Prints one JSON object as its last line.
+CPUs (a child process each); ``cpu1`` limits Ray's logical CPUs only (the driver, raylet and GCS still use the
+second core), ``cpu1_pinned_to_one_core`` confines the whole run to one core with taskset. ``images_per_s``
+counts the whole call (Ray start, actor model loading); ``steady_images_per_s`` counts from the moment every
+actor has finished its first image to the last one (records' write times), which is what a large data set
+sees. Prints one JSON object as its last line.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _pipeline(cpus: int, data: str, method: str) -> dict:
+def _pipeline(cpus: int, data: str, method: str, pin: bool = False) -> dict:
+    """One run in a child process with a fresh Ray of ``cpus`` logical CPUs; ``pin`` also confines every
+    process of the run (driver, raylet, workers) to the first ``cpus`` cores with taskset."""
     code = f"""
 import json, os, tempfile, time
 os.environ.setdefault('RAY_AUTH_MODE', 'disabled')
@@ -40,7 +44,8 @@ dt = time.perf_counter() - t
 stamps = sorted(p.stat().st_mtime for p in (out / '.records').rglob('*.json'))
 print(json.dumps({{'images': s['done'], 'seconds': dt, 'stamps': stamps}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+    prefix = ["taskset", "-c", ",".join(str(i) for i in range(cpus))] if pin else []
+    out = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                          env={**os.environ, "TQDM_DISABLE": "1"}, timeout=3600)
     if out.returncode != 0:
         raise SystemExit(out.stderr[-3000:])
@@ -104,11 +109,13 @@ def main() -> None:
 
     data = build_anon_mini(Path(tempfile.mkdtemp()) / "anon-mini", n=args.images)
     one = _pipeline(1, str(data), args.method)
+    one_pinned = _pipeline(1, str(data), args.method, pin=True)
     two = _pipeline(2, str(data), args.method)
     costs = _metric_costs(data, args.metric_images)
     result = {"machine_cpus": os.cpu_count(), "load_avg_1m": os.getloadavg()[0], "images": args.images,
-              "method": args.method, "cpu1": one, "cpu2": two,
+              "method": args.method, "cpu1": one, "cpu1_pinned_to_one_core": one_pinned, "cpu2": two,
               "ratio_2_over_1": two["images_per_s"] / one["images_per_s"],
+              "ratio_2_over_1_pinned": two["images_per_s"] / one_pinned["images_per_s"],
               "steady_ratio_2_over_1": (two["steady_images_per_s"] / one["steady_images_per_s"]
                                         if one["steady_images_per_s"] and two["steady_images_per_s"] else None),
               "metric_seconds_per_image": costs}

@@ -53,11 +53,16 @@ def _scene_class(scene_group: str, meta: dict, base_name: str) -> str:
 def build_anon_mini(root: str | Path, n: int = 96, seed: int = 0) -> Path:
     """Write the data set under ``root`` (deterministic for ``n`` and ``seed``); returns ``root``.
 
-    An existing complete set (its labels.csv lists ``n`` files) is kept as is."""
+    An existing complete set (its labels.csv lists ``n`` files) is kept as is; a folder holding anything else
+    is refused, so images of two sets never mix."""
+    from sppe_ray.errors import BenchmarkError
+
     root = Path(root)
     labels = root / "labels.csv"
     if labels.is_file() and sum(1 for _ in labels.open()) == n + 1:
         return root
+    if root.is_dir() and any(root.iterdir()):
+        raise BenchmarkError(f"{root} is not empty and holds no anon-mini of {n} images; choose another folder")
     rng = np.random.default_rng(seed)
     backgrounds = [(name, img) for name, img in background_photos() if name in SCENES]
     cats = [c for c, _ in CONTENT]

@@ -93,8 +93,9 @@ def _map(items: list[dict], worker: type, args: tuple, cfg: SPPEConfig, desc: st
     from sppe_ray.runtime import actor_cpus
 
     n = max(1, min(cfg.ray.actors, len(items), int(ray.cluster_resources().get("CPU", 1))))
-    ds = ray.data.from_items(items, override_num_blocks=min(len(items), 128))
-    ds = ds.map_batches(worker, batch_size=1, compute=ray.data.ActorPoolStrategy(size=n), fn_constructor_args=args,
+    ds = ray.data.from_items(items, override_num_blocks=len(items))  # one row per block: a free actor takes it
+    pool = ray.data.ActorPoolStrategy(size=n, max_tasks_in_flight_per_actor=1)
+    ds = ds.map_batches(worker, batch_size=1, compute=pool, fn_constructor_args=args,
                         num_cpus=actor_cpus(cfg.ray.actor_cpus))
     out = []
     with tqdm(total=len(items), desc=desc, unit="img", disable=not progress) as bar:

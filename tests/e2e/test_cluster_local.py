@@ -133,3 +133,19 @@ def test_killing_the_worker_node_mid_build_gives_the_same_shards(cluster, small_
     got, want = read_manifest(out), read_manifest(small_benchmark[0])
     print(json.dumps({"job_after_kill": state, "shards": len(got["shards"]), "finished_before_resubmit": done_before}))
     assert [e["sha256"] for e in got["shards"]] == [e["sha256"] for e in want["shards"]]
+
+
+def test_anonymize_dataset_as_a_ray_job(cluster, tmp_path):
+    """`ray job submit -- python jobs/anonymize_dataset.py IN OUT` on the two-node cluster: every image of a
+    small anon-mini anonymized, the published manifest written."""
+    from sppe_ray.anonymize import manifest
+    from sppe_ray.datasets.anon_mini import build_anon_mini
+
+    data = build_anon_mini(tmp_path / "anon-mini", n=6, seed=1)
+    out = tmp_path / "out"
+    submit_job(cluster, tmp_path / "home", ["jobs/anonymize_dataset.py", str(data), str(out), "--method", "fill"],
+               ["ray.actors=2"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["anonymized"] == 6 and summary["skipped"] == 0
+    header = (out / "manifest.csv").read_text().splitlines()[0].split(",")
+    assert header[:6] == list(manifest.COLUMNS)

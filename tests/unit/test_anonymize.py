@@ -161,3 +161,20 @@ def test_image_anonymizer_writes_every_file_and_skips_bad_input(tmp_path, astron
     with (out / "manifest.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:6] == list(manifest.COLUMNS) and rows[0]["file"] == "people/astro.png"
+
+
+def test_anon_mini_is_deterministic_labelled_and_never_mixed(tmp_path):
+    from sppe_ray.datasets.anon_mini import build_anon_mini, read_labels
+    from sppe_ray.errors import BenchmarkError
+
+    a, b = build_anon_mini(tmp_path / "a", n=10, seed=2), build_anon_mini(tmp_path / "b", n=10, seed=2)
+    rows = read_labels(a)
+    assert len(rows) == 10 and rows == read_labels(b) and {r["split"] for r in rows} <= {"train", "test"}
+    for r in rows:
+        assert (a / r["file"]).read_bytes() == (b / r["file"]).read_bytes()
+        assert r["file"].split("/")[0] == r["class"]
+        truth = a / ".truth" / r["file"].replace(".png", ".mask.png")
+        assert truth.is_file() == r["private"] == bool(r["category"])
+    assert build_anon_mini(a, n=10, seed=2) == a  # complete: kept as is
+    with pytest.raises(BenchmarkError, match="not empty"):
+        build_anon_mini(a, n=12, seed=2)
