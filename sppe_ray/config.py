@@ -255,7 +255,7 @@ class AnonymizeConfig(Section):
                                      "sections")
     lm_model: str | None = _f(None, "vlm: text-generation model (local folder or cached hub id) that writes the "
                                     "edit instruction from the public caption")
-    max_new_tokens: int = _f(96, "vlm: tokens generated per caption or instruction", ge=1)
+    max_new_tokens: int = _f(256, "vlm: tokens generated per caption or instruction", ge=1)
     editor_model: str | None = _f(None, "instruct_pix2pix: weights (local folder or cached hub id) of the "
                                         "instruction editor driven by EDIT_INSTRUCTION")
     detector: str = _f("composite", "stage 1 privacy detector (`sppe list detectors`)")

@@ -36,12 +36,20 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".
 
 
 def list_inputs(root: Path) -> list[str]:
-    """Relative paths (POSIX) of the image files under ``root``, sorted; hidden files and masks left out."""
-    out = []
+    """Relative paths (POSIX) of the image files under ``root``, sorted; hidden files and masks left out.
+    Two files that would write one output (``a.jpg`` and ``a.png`` in one folder) are a ConfigError."""
+    from sppe_ray.errors import ConfigError
+
+    out, stems = [], {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
         if (path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.lower().endswith(".mask.png")
                 and not any(p.startswith(".") for p in rel.parts)):
+            stem = rel.with_suffix("").as_posix()
+            if stem in stems:
+                raise ConfigError(f"{stems[stem]} and {rel.as_posix()} would both be written as {stem}.png; "
+                                  "rename one of them")
+            stems[stem] = rel.as_posix()
             out.append(rel.as_posix())
     return out
 
@@ -96,9 +104,22 @@ def save_regions(out: Path, rel: str, regions: list[Region]) -> None:
     shape = regions[0].mask.shape if regions else (0, 0)
     packed = np.stack([np.packbits(r.mask.ravel()) for r in regions]) if regions else np.zeros((0, 0), np.uint8)
     tmp = path.with_name(f".{path.name}.tmp.npz")
-    np.savez_compressed(tmp, masks=packed, shape=np.asarray(shape), categories=np.asarray(
-        [r.category for r in regions], dtype=str), texts=np.asarray([r.text or "" for r in regions], dtype=str))
+    info = [{"category": r.category, "text": r.text, "score": float(r.score), "detector": r.detector,
+             "meta": {k: v for k, v in r.meta.items() if k in _KEPT_META}} for r in regions]
+    np.savez_compressed(tmp, masks=packed, shape=np.asarray(shape), info=np.asarray(json.dumps(info, default=_plain)))
     os.replace(tmp, path)
+
+
+#: Region meta a rewrite reads (face box for the swap and the identity check, text quads, document fields).
+_KEPT_META = ("box", "quad", "fields", "family", "source_detector")
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, (np.integer, np.floating)):
+        return v.item()
+    raise TypeError(f"cannot store {type(v).__name__} in a region record")
 
 
 def load_regions(out: Path, rel: str) -> list[Region]:
@@ -109,8 +130,9 @@ def load_regions(out: Path, rel: str) -> list[Region]:
     with np.load(path) as data:
         h, w = (int(v) for v in data["shape"])
         masks = [np.unpackbits(row)[: h * w].reshape(h, w).astype(bool) for row in data["masks"]]
-        return [Region(str(c), m, text=str(t) or None) for c, m, t in zip(data["categories"], masks, data["texts"],
-                                                                      strict=True)]
+        info = json.loads(str(data["info"]))
+    return [Region(d["category"], m, d["score"], d["detector"], d["text"], d["meta"])
+            for d, m in zip(info, masks, strict=True)]
 
 
 def columns_of(rel: str, captions: Any) -> dict[str, str]:

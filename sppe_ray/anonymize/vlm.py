@@ -46,6 +46,15 @@ def _load(kind: str, name: str | None, setting: str):  # noqa: ANN202 - (process
                                       "a cached hub id") from None
 
 
+def _new_tokens(ids, prompt_ids):  # noqa: ANN001, ANN202 - torch tensors
+    """Only what the model wrote: captioners and decoder-only models return the prompt first (BLIP swaps its
+    first token for its decoder's start token, so the prompt is matched from the second token on)."""
+    n = prompt_ids.shape[1]
+    if ids.shape[1] >= n and bool((ids[:, 1:n] == prompt_ids[:, 1:n]).all()):
+        return ids[:, n:]
+    return ids
+
+
 class VLMCaptioner:
     """Published stage 1 with our prompts: VLM sections, then an LM instruction from the public caption."""
 
@@ -64,7 +73,7 @@ class VLMCaptioner:
         inputs = self.processor(images=Image.fromarray(image), text=prompt, return_tensors="pt")
         with torch.no_grad():
             ids = self.vlm.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
-        return self.processor.batch_decode(ids, skip_special_tokens=True)[0]
+        return self.processor.batch_decode(_new_tokens(ids, inputs["input_ids"]), skip_special_tokens=True)[0]
 
     def _generate_instruction(self, public: str) -> str:
         import torch
@@ -73,13 +82,13 @@ class VLMCaptioner:
         inputs = self.tokenizer(prompt, return_tensors="pt")
         with torch.no_grad():
             ids = self.lm.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
-        text = self.tokenizer.decode(ids[0][inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+        text = self.tokenizer.decode(_new_tokens(ids, inputs["input_ids"])[0], skip_special_tokens=True)
         return " ".join(text.split())
 
     def caption(self, image: np.ndarray, image_class: str, regions: list[Region], seed: int) -> tuple[Captions, str]:
         raw = self._generate_caption(image, image_class)
         sections = parse_sections(raw)
-        flag = parse_flag(raw)
+        flag = parse_flag(raw) if sections else None  # no sections: the answer is not the asked format
         public = sections.get("PRIVACY_PRESERVING_DESCRIPTION", "")
         instruction = self._generate_instruction(public) if public else ""
         captions = Captions(bool(flag) or bool(regions), sections.get("FULL_VISUAL_DESCRIPTION", ""), public,

@@ -16,6 +16,7 @@ scenes apart after the private regions are rewritten. Layout (the published {ima
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +64,8 @@ def build_anon_mini(root: str | Path, n: int = 96, seed: int = 0) -> Path:
         return root
     if root.is_dir() and any(root.iterdir()):
         raise BenchmarkError(f"{root} is not empty and holds no anon-mini of {n} images; choose another folder")
+    final, root = root, root.with_name(f".{root.name}.partial")  # built aside, renamed when complete
+    shutil.rmtree(root, ignore_errors=True)
     rng = np.random.default_rng(seed)
     backgrounds = [(name, img) for name, img in background_photos() if name in SCENES]
     cats = [c for c, _ in CONTENT]
@@ -85,17 +88,21 @@ def build_anon_mini(root: str | Path, n: int = 96, seed: int = 0) -> Path:
             save_image(root / ".truth" / f"{cls}/{i:04d}.mask.png", white)
         split = "test" if rng.random() < TEST_SHARE else "train"
         rows.append({"file": rel, "class": cls, "split": split, "private": mask is not None, "category": category})
-    with labels.open("w", newline="") as fh:
+    with (root / "labels.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=["file", "class", "split", "private", "category"])
         writer.writeheader()
         writer.writerows(rows)
-    return root
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.is_dir():
+        final.rmdir()  # empty (checked above)
+    root.rename(final)
+    return final
 
 
 def read_labels(root: str | Path) -> list[dict]:
-    """labels.csv as dicts (``private`` as bool); an empty list when the folder has none."""
+    """labels.csv as dicts (``private`` as bool when the column is there); an empty list when there is none."""
     path = Path(root) / "labels.csv"
     if not path.is_file():
         return []
     with path.open() as fh:
-        return [{**r, "private": r["private"] == "True"} for r in csv.DictReader(fh)]
+        return [{**r, **({"private": r["private"] == "True"} if "private" in r else {})} for r in csv.DictReader(fh)]

@@ -44,22 +44,51 @@ class AnonymizeWorker:
         return {"rel": batch["rel"], "result": np.array(results, dtype=object)}
 
 
-def run_fingerprint(cfg: SPPEConfig, method: str, src: Path, stage1_from: Path | None) -> str:
-    """What decides an output folder's contents: the input, the method and the anonymize settings."""
-    a = cfg.anonymize.model_dump(exclude={"methods", "dataset_size", "n_boot", "phash_copy_bits",
-                                          "overreach_share", "method"})
-    ident = {"src": str(src), "method": method, "anonymize": a, "stage1_from": str(stage1_from or "")}
-    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+def run_identity(cfg: SPPEConfig, method: str, src: Path, stage1_from: Path | None) -> dict[str, Any]:
+    """What decides an output folder's contents: the input, the method, the settings that method and stage 1
+    read, and (when reused) the stage 1 folder's own identity. Settings nothing reads (an editor model for a
+    blur) do not count, so turning on one method does not orphan the others' folders."""
+    a = cfg.anonymize
+    ident: dict[str, Any] = {"src": str(src), "method": method, "seed": a.seed, "max_pixels": a.max_pixels,
+                             "surrogate_attempts": a.surrogate_attempts}
+    if method == "instruct_pix2pix":
+        ident["editor_model"] = a.editor_model
+    if stage1_from is not None:
+        ident["stage1"] = stage1_identity(stage1_from, src)
+    else:
+        ident.update(detector=a.detector, work_side=a.work_side, captioner=a.captioner)
+        if a.captioner == "vlm":
+            ident.update(vlm_model=a.vlm_model, lm_model=a.lm_model, max_new_tokens=a.max_new_tokens)
+    return ident
 
 
-def _claim(out: Path, fingerprint: str) -> None:
+def fingerprint(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def stage1_identity(folder: Path, src: Path) -> str:
+    """The fingerprint of an output folder whose stage 1 is reused; ConfigError unless it anonymized ``src``."""
+    record = Path(folder) / RUN_RECORD
+    if not record.is_file():
+        raise ConfigError(f"--stage1-from {folder} is not an anonymization output folder (no {RUN_RECORD})")
+    theirs = json.loads(record.read_text())
+    if theirs.get("identity", {}).get("src") != str(src):
+        raise ConfigError(f"--stage1-from {folder} anonymized {theirs.get('identity', {}).get('src')}, not {src}")
+    return theirs["fingerprint"]
+
+
+def _claim(out: Path, identity: dict[str, Any]) -> None:
     """Refuse to resume into a folder written by another input, method or setting (mixed outputs)."""
     record = out / RUN_RECORD
-    if record.is_file() and json.loads(record.read_text()).get("fingerprint") != fingerprint:
-        raise ConfigError(f"{out} holds the output of another input, method or setting; choose another output "
-                          "folder or delete it")
+    if record.is_file():
+        theirs = json.loads(record.read_text())
+        if theirs.get("fingerprint") != fingerprint(identity):
+            differ = sorted(k for k in set(identity) | set(theirs.get("identity", {}))
+                            if identity.get(k) != theirs.get("identity", {}).get(k))
+            raise ConfigError(f"{out} holds the output of another input, method or setting (differs in: "
+                              f"{', '.join(differ) or 'unknown'}); choose another output folder or delete it")
     out.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({"fingerprint": fingerprint}))
+    record.write_text(json.dumps({"fingerprint": fingerprint(identity), "identity": identity}, sort_keys=True))
 
 
 def anonymize_folder(cfg: SPPEConfig, src: str | Path, out: str | Path, *, method: str | None = None,
@@ -83,7 +112,7 @@ def anonymize_folder(cfg: SPPEConfig, src: str | Path, out: str | Path, *, metho
     if not rels:
         raise BenchmarkError(f"no images found under {src} (suffixes: {', '.join(sorted(manifest.IMAGE_SUFFIXES))})")
     s1 = Path(stage1_from).resolve() if stage1_from else None
-    _claim(out, run_fingerprint(cfg, method, src, s1))
+    _claim(out, run_identity(cfg, method, src, s1))
     todo = _heaviest_first([r for r in rels if manifest.read_record(out, r) is None], src, s1)
     log.info("anonymize %s -> %s with %s: %d images, %d already done", src, out, method, len(rels),
              len(rels) - len(todo))

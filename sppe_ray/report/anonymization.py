@@ -67,18 +67,20 @@ def privacy_utility_plot(methods: dict[str, dict]) -> bytes | None:
     return plots._png(fig)
 
 
-def _grid(per: pd.DataFrame, data: Path, folders: dict[str, Path]) -> str:
+def _grid(per: pd.DataFrame, data: Path, folders: dict[str, Path], max_pixels: int) -> str:
     flagged = per[(per["method"] == "original") & per["flagged"]]
     picks = list(flagged.sort_values(["faces_orig", "text_tokens"], ascending=False)["file"])[:GRID_IMAGES]
     head = "<th>original</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in folders)
     rows = []
     for rel in picks:
-        cells = [load_image(data / rel)] + [load_image(manifest.output_path(f, rel)) for f in folders.values()]
+        paths = [data / rel] + [manifest.output_path(f, rel) for f in folders.values()]
+        cells = [load_image(p, max_pixels=max_pixels) for p in paths]
         rows.append("<tr>" + "".join(f"<td>{_img(_png_of(_thumb(c)), rel)}</td>" for c in cells) + "</tr>")
     return f"<table class=grid><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def write_report(out: Path, summary: dict[str, Any], per: pd.DataFrame, data: Path, folders: dict[str, Path]) -> Path:
+def write_report(out: Path, summary: dict[str, Any], per: pd.DataFrame, data: Path, folders: dict[str, Path],
+                 max_pixels: int) -> Path:
     """report.html (and privacy_utility.png) under ``out``."""
     methods = summary["methods"]
     scatter = privacy_utility_plot(methods)
@@ -88,7 +90,7 @@ def write_report(out: Path, summary: dict[str, Any], per: pd.DataFrame, data: Pa
     parts = [f"<h1>Dataset anonymization: {html.escape(Path(summary['dataset']).name)}</h1>",
              f"<p>{summary['images']} images; stage 1 coverage: {html.escape(s1.get('coverage', ''))}. Intervals: "
              "95% bootstrap over images. Skipped methods: "
-             f"{html.escape(str(summary['skipped_methods']) or 'none')}.</p>"]
+             f"{html.escape('; '.join(f'{m}: {r}' for m, r in summary['skipped_methods'].items()) or 'none')}.</p>"]
     if "flags" in s1:
         parts.append(f"<p>Privacy flag against ground truth: {html.escape(str(s1['flags']))}</p>")
     if "caption_similarity" in s1:
@@ -98,7 +100,7 @@ def write_report(out: Path, summary: dict[str, Any], per: pd.DataFrame, data: Pa
     parts += ["<h2>Utility</h2>", _utility_table(methods)]
     if scatter:
         parts += ["<h2>Privacy vs utility</h2>", _img(scatter, "privacy vs utility")]
-    parts += ["<h2>Images (original | each method)</h2>", _grid(per, data, folders)]
+    parts += ["<h2>Images (original | each method)</h2>", _grid(per, data, folders, max_pixels)]
     path = out / "report.html"
     path.write_text(f"<!doctype html><html><head><meta charset=utf-8><style>{_CSS}</style></head><body>"
                     + "\n".join(parts) + "</body></html>")

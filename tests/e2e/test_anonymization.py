@@ -81,18 +81,26 @@ def rec_shape(rec: dict) -> tuple[int, int]:
     return rec["height"], rec["width"]
 
 
-def test_deterministic_and_refuses_a_folder_of_another_method(anonymized, data, tmp_path):
+def test_reused_stage1_gives_the_same_bytes_and_folders_are_never_mixed(anonymized, data, tmp_path):
+    """A method run on a reused stage 1 writes exactly what a fresh run writes (face swaps read the detector's
+    face box, which the stored regions keep); a folder refuses another method's or input's run."""
     from sppe_ray.pipelines.anonymize import anonymize_folder
 
     out, _ = anonymized
     cfg = load_config(environ={}, overrides=["ray.actors=2"])
-    again = tmp_path / "again"
-    anonymize_folder(cfg, data, again, method="fill", stage1_from=out, progress=False)
+    fresh, reused = tmp_path / "fresh", tmp_path / "reused"
+    anonymize_folder(cfg, data, fresh, method="surrogate", progress=False)
+    anonymize_folder(cfg, data, reused, method="surrogate", stage1_from=out, progress=False)
+    compared = 0
     for rel in manifest.list_inputs(data):
         if manifest.read_record(out, rel)["status"] == "ok":
-            assert manifest.output_path(again, rel).read_bytes() == manifest.output_path(out, rel).read_bytes()
-    with pytest.raises(ConfigError, match="another input, method or setting"):
+            assert manifest.output_path(reused, rel).read_bytes() == manifest.output_path(fresh, rel).read_bytes()
+            compared += 1
+    assert compared == 8
+    with pytest.raises(ConfigError, match="differs in: method"):
         anonymize_folder(cfg, data, out, method="blur", progress=False)
+    with pytest.raises(ConfigError, match="not an anonymization output folder"):
+        anonymize_folder(cfg, data, tmp_path / "x", method="fill", stage1_from=tmp_path / "nowhere", progress=False)
 
 
 def test_killed_run_finishes_on_rerun(data, tmp_path):

@@ -122,6 +122,11 @@ def test_skin_tone_entropy_and_ita_classes():
 def test_rubric_judge_identical_is_zero_different_is_high_and_writes_the_published_line():
     assert privacy.rubric_score([0.0], 1.0, 0.0) == 0.0
     assert privacy.rubric_score([1.2], 0.0, 30.0) == 100.0
+    assert privacy.rubric_score([0.59], float("nan"), float("nan")) == 0.0  # same person
+    assert privacy.rubric_score([0.6], float("nan"), float("nan")) == pytest.approx(20.0)
+    assert privacy.rubric_score([0.72], float("nan"), float("nan")) == pytest.approx(60.0)
+    assert privacy.rubric_score([], float("nan"), 8.0) == pytest.approx(100 / 3)
+    assert privacy.rubric_score([], float("nan"), 8.0, copy_bits=8) == 0.0  # a near copy under the setting
     assert math.isnan(privacy.rubric_score([], float("nan"), float("nan")))
     assert privacy.rubric_answer(42.0) == "ANONYMIZATION_SCORE: 42.0"
 

@@ -113,18 +113,20 @@ def normalised_entropy(labels: Sequence[str | None], classes: Sequence[str] = IT
     return float(max(0.0, -(p * np.log(p)).sum() / math.log(len(classes))))
 
 
-def rubric_score(face_distances: Sequence[float], text_sim: float, region_hash_bits: float) -> float:
+def rubric_score(face_distances: Sequence[float], text_sim: float, region_hash_bits: float,
+                 copy_bits: int = 6) -> float:
     """Deterministic stand-in for the VLM judge (a proxy): per private item an unlinkability in [0, 1], the
     published bands' spirit (same instance = 0, totally different = 100), averaged x 100.
 
-    Items: each original face (distance at its box: 0 below 0.6, rising to 1 at 0.9), the text (1 - TextSim;
-    0 when TextSim >= 0.8) and the rewritten region (pHash bits / 24, capped; 0 for a near copy of <= 6 bits).
+    Items: each original face (distance at its box: 0 below 0.6, 0.2 at 0.6 rising linearly to 1 at 0.84), the
+    text (1 - TextSim; 0 when TextSim >= 0.8) and the rewritten region (pHash bits / 24, capped; 0 for a near
+    copy of at most ``copy_bits`` bits).
     NaN when there is no item."""
     items = [0.0 if d < SAME_PERSON else min(1.0, (d - SAME_PERSON) / 0.3 + 0.2) for d in face_distances]
     if np.isfinite(text_sim):
         items.append(0.0 if text_sim >= TEXT_LEAK else 1.0 - text_sim)
     if np.isfinite(region_hash_bits):
-        items.append(0.0 if region_hash_bits <= 6 else min(1.0, region_hash_bits / 24.0))
+        items.append(0.0 if region_hash_bits <= copy_bits else min(1.0, region_hash_bits / 24.0))
     return float(100.0 * np.mean(items)) if items else float("nan")
 
 
