@@ -58,18 +58,28 @@ def privacy_utility_plot(methods: dict[str, dict]) -> bytes | None:
         return None
     plt = plots._plt()
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for m, x, y in pts:
-        ax.scatter([x], [y], s=30)
-        ax.annotate(m, (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points")
+    for m, x, y in pts:  # a legend, not labels: methods of equal utility sit on one line
+        ax.scatter([x], [y], s=30, label=m)
+    ax.legend(fontsize=7, loc="best")
     ax.set_xlabel("privacy: rubric score (proxy judge, 0-100)")
     ax.set_ylabel("utility: downstream accuracy")
     fig.tight_layout()
     return plots._png(fig)
 
 
-def _grid(per: pd.DataFrame, data: Path, folders: dict[str, Path], max_pixels: int) -> str:
+def _picks(per: pd.DataFrame) -> list[str]:
+    """Flagged images for the grid, faces and text alternating (the two kinds of content methods differ on)."""
     flagged = per[(per["method"] == "original") & per["flagged"]]
-    picks = list(flagged.sort_values(["faces_orig", "text_tokens"], ascending=False)["file"])[:GRID_IMAGES]
+    faces = list(flagged[flagged["faces_orig"] > 0].sort_values("file")["file"])
+    text = list(flagged[(flagged["faces_orig"] == 0) & (flagged["text_tokens"] > 0)].sort_values("file")["file"])
+    rest = [f for f in flagged.sort_values("file")["file"] if f not in faces and f not in text]
+    mixed = [f for pair in zip(faces, text, strict=False) for f in pair]
+    mixed += faces[len(text):] + text[len(faces):] + rest
+    return mixed[:GRID_IMAGES]
+
+
+def _grid(per: pd.DataFrame, data: Path, folders: dict[str, Path], max_pixels: int) -> str:
+    picks = _picks(per)
     head = "<th>original</th>" + "".join(f"<th>{html.escape(m)}</th>" for m in folders)
     rows = []
     for rel in picks:
@@ -92,7 +102,11 @@ def write_report(out: Path, summary: dict[str, Any], per: pd.DataFrame, data: Pa
              "95% bootstrap over images. Skipped methods: "
              f"{html.escape('; '.join(f'{m}: {r}' for m, r in summary['skipped_methods'].items()) or 'none')}.</p>"]
     if "flags" in s1:
-        parts.append(f"<p>Privacy flag against ground truth: {html.escape(str(s1['flags']))}</p>")
+        f = s1["flags"]
+        (tn, fp), (fn, tp) = f["confusion"]
+        parts.append(f"<p>Privacy flag against ground truth ({f['n']} images): accuracy {_fmt(f['accuracy'])}, "
+                     f"precision {_fmt(f['precision'])}, recall {_fmt(f['recall'])}, F1 {_fmt(f['f1'])}; "
+                     f"TN {tn}, FP {fp}, FN {fn}, TP {tp}.</p>")
     if "caption_similarity" in s1:
         parts.append(f"<p>Public-to-private caption similarity: {_cell(s1['caption_similarity'])}</p>")
     for title, columns in GROUPS:
