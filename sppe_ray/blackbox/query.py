@@ -1,0 +1,81 @@
+"""The only way to the black box: a counted, retried query interface.
+
+Why a wrapper: the paper's budget is black-box calls per training sample, and a cloud model fails, times out
+or answers in the wrong shape. ``CountedBlackBox`` counts every call per sample id (failed attempts too, as an
+API bills them), retries failures and malformed answers, can add latency, and raises ``BlackBoxLost`` once a
+query has failed ``retries + 1`` times, so a fit stops with a clear error (and keeps its last checkpoint).
+
+``FrozenModel`` puts a torch classifier behind that interface in-process: frozen weights, inputs copied to
+numpy and back, ``torch.no_grad``; the trainer receives numbers, never a graph, so no gradient can flow
+through the black box.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from sppe_ray.errors import SPPEError
+
+
+class BlackBoxLost(SPPEError):
+    """The black box failed every attempt of one query."""
+
+
+class CountedBlackBox:
+    """``answer(inputs) -> probabilities`` (n_samples x n_classes, rows summing to 1) with counts and retries."""
+
+    def __init__(self, answer: Callable[[np.ndarray], Any], retries: int = 2, latency_s: float = 0.0,
+                 backoff_s: float = 0.0) -> None:
+        self.answer, self.retries, self.latency_s, self.backoff_s = answer, int(retries), latency_s, backoff_s
+        self.calls: Counter = Counter()
+        self.failures: Counter = Counter()
+
+    def _valid(self, out: Any, n: int) -> np.ndarray:
+        arr = np.asarray(out, dtype=float)
+        if arr.ndim != 2 or arr.shape[0] != n or not np.isfinite(arr).all() or (arr < 0).any() \
+                or not np.allclose(arr.sum(axis=1), 1.0, atol=1e-3):
+            raise ValueError(f"malformed answer: expected {n} probability rows, got shape {arr.shape}")
+        return arr
+
+    def __call__(self, inputs: np.ndarray, sample_ids: Sequence[str]) -> np.ndarray:
+        """Class probabilities for each input; every attempt counts one call per sample."""
+        last: Exception | None = None
+        for attempt in range(self.retries + 1):
+            self.calls.update(sample_ids)
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            try:
+                return self._valid(self.answer(np.array(inputs, copy=True)), len(sample_ids))
+            except Exception as exc:  # noqa: BLE001 - any failure of the remote side is retried
+                last = exc
+                self.failures[type(exc).__name__] += 1
+                if self.backoff_s:
+                    time.sleep(self.backoff_s * (attempt + 1))
+        raise BlackBoxLost(f"the black box failed {self.retries + 1} attempts ({type(last).__name__}: {last})")
+
+    def calls_per_sample(self) -> float:
+        """Mean calls per distinct sample queried so far (the paper's budget unit)."""
+        return float(np.mean(list(self.calls.values()))) if self.calls else 0.0
+
+
+class FrozenModel:
+    """A torch classifier as a black box: frozen, evaluated under no_grad on numpy copies, softmax out."""
+
+    def __init__(self, model: Any) -> None:
+        import torch
+
+        self.model = model.eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self._torch = torch
+
+    def __call__(self, inputs: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.no_grad():
+            logits = self.model(torch.as_tensor(np.ascontiguousarray(inputs), dtype=torch.float32))
+            return torch.softmax(logits, dim=1).numpy().astype(np.float64)
