@@ -319,7 +319,10 @@ def _anonymize_input(cfg: SPPEConfig, src: Path | None) -> Path:
     if not src.is_dir():
         raise SPPEError(f"input {src} is not a folder")
     if (src / "manifest.json").is_file():  # a benchmark: its distinct source images
-        return benchmark_sources(src, sppe_home() / "anonymization" / "sources" / src.resolve().name)
+        from sppe_ray.shards import manifest_hash
+
+        name = f"{src.resolve().name}-{manifest_hash(src)[:8]}"  # two benchmarks of one name stay apart
+        return benchmark_sources(src, sppe_home() / "anonymization" / "sources" / name)
     return src
 
 

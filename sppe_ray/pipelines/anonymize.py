@@ -113,7 +113,8 @@ def anonymize_folder(cfg: SPPEConfig, src: str | Path, out: str | Path, *, metho
         raise BenchmarkError(f"no images found under {src} (suffixes: {', '.join(sorted(manifest.IMAGE_SUFFIXES))})")
     s1 = Path(stage1_from).resolve() if stage1_from else None
     _claim(out, run_identity(cfg, method, src, s1))
-    todo = _heaviest_first([r for r in rels if manifest.read_record(out, r) is None], src, s1)
+    # Finished images are kept; skipped ones are tried again (a file fixed or a transient error gone).
+    todo = _heaviest_first([r for r in rels if (manifest.read_record(out, r) or {}).get("status") != "ok"], src, s1)
     log.info("anonymize %s -> %s with %s: %d images, %d already done", src, out, method, len(rels),
              len(rels) - len(todo))
     if todo:
