@@ -1,0 +1,81 @@
+"""The three networks of setting 1: the anonymizer f_A (a tiny U-Net), the privacy reviewer f_P (white box) and
+the utility classifier that is frozen behind the black-box interface.
+
+Sizes: f_A has 2 levels of 8 and 16 channels, about 6k parameters, so SPSA over every parameter stays tractable
+on a CPU; the paper's U-Net (Ronneberger 2015) has about 31M. f_A starts as the identity (its output layer is
+zero), so training starts from the raw data's utility.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(), nn.Conv2d(cout, cout, 3, padding=1),
+                         nn.ReLU())
+
+
+class TinyUNet(nn.Module):
+    """x + residual(x), clamped to [0, 1]; two levels (8 and 16 channels), one skip connection."""
+
+    def __init__(self, width: int = 8) -> None:
+        super().__init__()
+        self.enc1, self.enc2 = _block(3, width), _block(width, 2 * width)
+        self.up = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.dec = _block(2 * width, width)
+        self.out = nn.Conv2d(width, 3, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        e1 = self.enc1(x)
+        e2 = self.enc2(nn.functional.max_pool2d(e1, 2))
+        d = self.dec(torch.cat([self.up(e2), e1], dim=1))
+        return torch.clamp(x + self.out(d), 0.0, 1.0)
+
+
+class SmallCNN(nn.Module):
+    """A three-layer convolutional classifier (the utility model and the reviewer share the shape)."""
+
+    def __init__(self, n_out: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                 nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                 nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                                 nn.Flatten(), nn.Linear(32, n_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def n_params(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def fit_classifier(model: nn.Module, images: np.ndarray, targets: np.ndarray, multilabel: bool, steps: int = 300,
+                   batch: int = 64, lr: float = 3e-3, seed: int = 0) -> nn.Module:
+    """Adam on cross-entropy (utility) or binary cross-entropy (multi-label reviewer); returns the model in eval."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    x_all, y_all = torch.as_tensor(images), torch.as_tensor(targets)
+    loss_fn = nn.BCEWithLogitsLoss() if multilabel else nn.CrossEntropyLoss()
+    model.train()
+    for _ in range(steps):
+        idx = torch.as_tensor(rng.integers(0, len(x_all), batch))
+        opt.zero_grad()
+        loss_fn(model(x_all[idx]), y_all[idx]).backward()
+        opt.step()
+    return model.eval()
+
+
+def cmap(scores: np.ndarray, truth: np.ndarray) -> float:
+    """Class-wise mean average precision over the attributes with both outcomes present (the paper's cMAP)."""
+    from sklearn.metrics import average_precision_score
+
+    aps = [average_precision_score(truth[:, k], scores[:, k]) for k in range(truth.shape[1])
+           if 0 < truth[:, k].sum() < len(truth)]
+    return float(np.mean(aps)) if aps else float("nan")

@@ -1,0 +1,59 @@
+"""The anonymizer's two losses on one batch, as the optimisers see them (``optimizers.Problem``).
+
+- L_MLLM (black box): the mean of -log p(correct answer) over the batch, from the class probabilities the black
+  box returns for the anonymized images (an LLM API's top log-probabilities play that part for a real MLLM; a
+  0/1 correctness loss is too coarse for two-sided SPSA).
+- L_Privacy (white box): ln 2 minus the mean binary entropy of the reviewer's attribute predictions on the
+  anonymized images, in [0, ln 2]: 0 when the reviewer cannot tell any attribute (every prediction 0.5). Its
+  gradient flows by backprop through the frozen reviewer and the anonymizer.
+
+theta is the anonymizer's parameter vector; the anonymizer is the only trained module.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+from sppe_ray.blackbox.query import CountedBlackBox
+
+
+class AnonymizerProblem:
+    """Losses of ``anonymizer`` on ``images`` (n, 3, H, W) with utility ``labels`` and sample ids ``ids``."""
+
+    def __init__(self, anonymizer: nn.Module, blackbox: CountedBlackBox, reviewer: nn.Module, images: np.ndarray,
+                 labels: np.ndarray, ids: list[str]) -> None:
+        self.anonymizer, self.blackbox, self.reviewer = anonymizer, blackbox, reviewer.eval()
+        for p in self.reviewer.parameters():
+            p.requires_grad_(False)
+        self.images, self.labels, self.ids = torch.as_tensor(images), np.asarray(labels), list(ids)
+
+    def theta(self) -> np.ndarray:
+        return parameters_to_vector(self.anonymizer.parameters()).detach().numpy().astype(np.float64)
+
+    def _set(self, theta: np.ndarray) -> None:
+        vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), self.anonymizer.parameters())
+
+    def anonymize(self, theta: np.ndarray) -> np.ndarray:
+        self._set(theta)
+        with torch.no_grad():
+            return self.anonymizer(self.images).numpy()
+
+    def blackbox_loss(self, theta: np.ndarray) -> float:
+        probs = self.blackbox(self.anonymize(theta), self.ids)
+        return float(-np.mean(np.log(np.clip(probs[np.arange(len(self.labels)), self.labels], 1e-9, 1.0))))
+
+    def privacy_loss(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        self._set(theta)
+        self.anonymizer.zero_grad(set_to_none=True)
+        p = torch.sigmoid(self.reviewer(self.anonymizer(self.images)))
+        entropy = -(p * torch.log(p.clamp_min(1e-7)) + (1 - p) * torch.log((1 - p).clamp_min(1e-7)))
+        loss = math.log(2.0) - entropy.mean()
+        loss.backward()
+        grad = torch.cat([q.grad.reshape(-1) if q.grad is not None else torch.zeros(q.numel())
+                          for q in self.anonymizer.parameters()])
+        return float(loss.detach()), grad.numpy().astype(np.float64)
