@@ -9,7 +9,8 @@ and what the step cost in black-box calls.
 - ``SPSA``: the same with the history off (Table 7's "w/o history" is plain SPSA).
 - ``SPSAGC``: BlackVIP's SPSA with gradient correction (Nesterov-style momentum b1 = 0.9, segmented-uniform
   perturbations, gains a/(k+o)^alpha and c/(k+1)^gc).
-- ``CMAES``: the ``cma`` package on the scalarised objective (values only: it ignores the privacy gradient).
+- ``CMAES``: the ``cma`` package on the scalarised objective (values only: it ignores the privacy gradient);
+  it has no checkpoint state, so a resumed CMA-ES fit restarts its distribution at the saved mean.
 - ``PolicySearch``: a Gaussian policy over the parameters trained by REINFORCE with a mean baseline. The paper
   cites Q-learning without saying how it met a continuous parameter vector; a Gaussian parameter policy is the
   continuous-action counterpart, so this is a stand-in, not the paper's baseline.
@@ -89,13 +90,12 @@ class CriticalHistorySPSA:
         return theta - self.gains.a_k(k) * grad, info
 
     def state(self) -> dict[str, Any]:
-        return {"rng": self.rng.bit_generator.state, "memory": self.memory.state(),
-                "ideal": None if self.ideal.best is None else self.ideal.best.tolist()}
+        return {"rng": self.rng.bit_generator.state, "memory": self.memory.state(), "ideal": _ideal_state(self.ideal)}
 
     def load(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
         self.memory.load(state["memory"])
-        self.ideal.best = None if state["ideal"] is None else np.asarray(state["ideal"], float)
+        _load_ideal(self.ideal, state["ideal"])
 
 
 def SPSA(objective: Scalarisation, **kw: Any) -> CriticalHistorySPSA:  # noqa: N802 - named like the others
@@ -131,6 +131,23 @@ class SPSAGC:
         grad = self.objective.combine(losses, ideal, g_hat + self.b1 * self.momentum, h)
         info = StepInfo((float(losses[0]), float(losses[1])), self.objective.value(losses, ideal), 2)
         return theta - self.a / (k + self.o) ** self.alpha * grad, info
+
+    def state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "ideal": _ideal_state(self.ideal),
+                "momentum": None if self.momentum is None else self.momentum.tolist()}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        _load_ideal(self.ideal, state["ideal"])
+        self.momentum = None if state["momentum"] is None else np.asarray(state["momentum"], float)
+
+
+def _ideal_state(ideal: IdealPoint) -> list[float] | None:
+    return None if ideal.best is None else ideal.best.tolist()
+
+
+def _load_ideal(ideal: IdealPoint, state: list[float] | None) -> None:
+    ideal.best = None if state is None else np.asarray(state, float)
 
 
 def _scalar(problem: Problem, objective: Scalarisation, ideal: IdealPoint,
@@ -188,6 +205,13 @@ class PolicySearch:
         best = scored[int(np.argmin(values))]
         info = StepInfo((float(best[1][0]), float(best[1][1])), float(values.mean()), self.samples)
         return theta - self.lr * grad, info
+
+    def state(self) -> dict[str, Any]:
+        return {"rng": self.rng.bit_generator.state, "ideal": _ideal_state(self.ideal)}
+
+    def load(self, state: dict[str, Any]) -> None:
+        self.rng.bit_generator.state = state["rng"]
+        _load_ideal(self.ideal, state["ideal"])
 
 
 OPTIMIZERS = Registry("optimizer", "blackbox.optimizer")
