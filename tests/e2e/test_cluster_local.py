@@ -32,6 +32,15 @@ def _submit(cluster, home: Path, bench: Path, summary: Path, extra: list[str], *
     return submit_job(cluster, home, args, [*SETS, *extra], wait=wait)
 
 
+def _same(a, b) -> bool:
+    """Equal numbers, except the logistic PLCC: its iterative curve fit may end 1e-9 apart when the same rows
+    arrive in another order (measured on 2026-12-05: 0.21924906309 against 0.21924906268)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) if k != "plcc_logistic" else
+                                             a[k] == pytest.approx(b[k], rel=1e-6, nan_ok=True) for k in a)
+    return a == b
+
+
 def _kill_worker_when(cluster, job: str, ready) -> str:
     """Wait until `ready()`, SIGKILL the worker node's raylet, give the job 60 s; stop it if it has not
     ended. Returns the job's state after the fault (SUCCEEDED when it survived on its own)."""
@@ -83,7 +92,7 @@ def test_a_submitted_job_runs_on_both_nodes_and_matches_one_node(cluster, small_
     single = _single_node(bench, "test", tmp_path / "single", monkeypatch)
     assert len(single["placement"]["evaluate"]) == 1
     for key in SECTIONS:
-        assert got[key] == single[key], key
+        assert _same(got[key], single[key]), key
 
 
 def test_killing_the_worker_node_mid_evaluation_loses_nothing(cluster, small_benchmark, ray_local, tmp_path,
@@ -111,7 +120,7 @@ def test_killing_the_worker_node_mid_evaluation_loses_nothing(cluster, small_ben
     if resubmitted:  # the re-submit resumed: it computed only the samples the first job had not finished
         assert 0 < got["resume"]["samples_computed"] < undisturbed["benchmark"]["evaluated"]
     for key in SECTIONS:
-        assert got[key] == undisturbed[key], key
+        assert _same(got[key], undisturbed[key]), key
 
 
 def test_killing_the_worker_node_mid_build_gives_the_same_shards(cluster, small_benchmark, tmp_path):
