@@ -66,7 +66,8 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="debug l
 #: the job script of each command (`ray job submit -- python jobs/eval.py` runs `sppe eval`)
 JOB_SCRIPTS = {"eval": "eval.py", "build": "build_benchmark.py", "train erma": "train_erma.py",
                "train recovery": "train_recovery.py", "anonymize": "anonymize_dataset.py",
-               "eval-anonymization": "eval_anonymization.py"}
+               "eval-anonymization": "eval_anonymization.py", "train anonymizer": "train_anonymizer.py",
+               "anonymizer-study": "anonymizer_study.py"}
 
 
 def run_job(command: str, argv: list[str] | None = None) -> int:
@@ -308,6 +309,44 @@ def train_recovery(benchmark: BenchmarkOpt = None, resume_from: ResumeOpt = None
     init_ray(cfg.ray.num_cpus)
     result = fit_recovery(path, cfg.recovery, register=not no_register, resume_from=resume_from)
     typer.echo(json.dumps(result, default=str, sort_keys=True))
+
+
+@train_app.command("anonymizer")
+@_fail_cleanly
+def train_anonymizer(no_register: NoRegisterOpt = False, config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Fit the black-box anonymizer on setting 1 (blackbox.*; queries through blackbox.endpoint) and register
+    `sppe-anonymizer`; `champion` moves only when validation top-1 minus cMAP improves. Re-run after a kill to
+    resume from the last checkpoint."""
+    from sppe_ray.train.anonymizer import fit_anonymizer
+
+    cfg = _config(config, set_)
+    _ray_for_blackbox(cfg.blackbox.endpoint, cfg)
+    result = fit_anonymizer(cfg.blackbox, register=not no_register)
+    typer.echo(json.dumps(result, default=str, sort_keys=True))
+
+
+def _ray_for_blackbox(endpoint: str, cfg: SPPEConfig) -> None:
+    if endpoint in ("ray", "serve"):
+        from sppe_ray.runtime import init_ray
+
+        init_ray(cfg.ray.num_cpus)
+
+
+@app.command("anonymizer-study")
+@_fail_cleanly
+def anonymizer_study(out: Annotated[Path | None, typer.Option(help="folder for study.json, study.md and calls.png "
+                                                                   "(default <home>/anonymizer-study)")] = None,
+                     config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """The black-box anonymizer study: the paper's Tables 1, 5, 6 and 7 in shape on setting 1 (heuristics,
+    objectives, optimisers at an equal call budget, the scheme's ablations, the validated defaults)."""
+    from sppe_ray.report.anonymizer import tables
+    from sppe_ray.train.anonymizer import run_study
+
+    cfg = _config(config, set_)
+    _ray_for_blackbox(cfg.blackbox.study_endpoint, cfg)
+    result = run_study(cfg.blackbox, out)
+    typer.echo(tables(result))
+    typer.echo(json.dumps({"seconds": result["seconds"], "run_id": result["run_id"]}))
 
 
 def _anonymize_input(cfg: SPPEConfig, src: Path | None) -> Path:

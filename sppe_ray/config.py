@@ -276,6 +276,40 @@ class AnonymizeConfig(Section):
     n_boot: int = _f(1000, "bootstrap resamples of every interval", ge=100)
 
 
+class BlackBoxConfig(Section):
+    """The black-box anonymizer (`sppe train anonymizer`, `jobs/train_anonymizer.py`, `jobs/anonymizer_study.py`);
+    docs/anonymizer.md. Defaults are the main fit, chosen on the validation scenes."""
+
+    optimizer: str = _f("critical_history_spsa", "zeroth-order optimiser (`sppe list optimizers`)")
+    objective: str = _f("augmented_tchebycheff", "scalarisation of (L_MLLM, L_Privacy) (`sppe list objectives`)")
+    weights: tuple[float, float] = _f((0.3, 0.7), "lambda of (L_MLLM, L_Privacy); (0.5, 0.5) let the black-box "
+                                                  "loss run away on validation, (0.3, 0.7) kept top-1 and cut cMAP "
+                                                  "(docs/anonymizer.md)")
+    privacy: Literal["entropy", "confusion"] = _f("confusion", "L_Privacy: confusion (label-based, bounded "
+                                                               "negative cross-entropy) or entropy (label-free)")
+    steps: int = _f(1200, "optimiser steps of one fit", ge=1)
+    batch: int = _f(32, "training scenes per step (each query sends the whole batch)", ge=1)
+    eval_every: int = _f(100, "steps between validation scores, checkpoints and MLflow points", ge=1)
+    seed: int = _f(0, "seed of the scenes, the networks and the optimiser")
+    a: float = _f(0.3, "SPSA step gain a (a_k = a / (A + k + 1)^0.602, A = 10); 0.5 diverged on one of two "
+                       "validation fits", gt=0)
+    c: float = _f(0.01, "SPSA perturbation gain c (c_k = c / (k + 1)^0.101)", gt=0)
+    endpoint: str = _f("ray", "where the black box answers: inprocess, ray (actors), serve (a Serve deployment) "
+                              "or an http(s) URL speaking the npy/JSON format")
+    actors: int = _f(2, "ray/serve: actors or replicas answering queries in parallel", ge=1)
+    latency_s: float = _f(0.0, "seconds added to every answer on the black box's side (a remote API's round "
+                               "trip)", ge=0)
+    retries: int = _f(2, "retries of a failed or malformed answer before the fit stops (BlackBoxLost)", ge=0)
+    n_train: int = _f(1024, "setting 1 training scenes (validation and test: n_test each)", ge=16)
+    n_test: int = _f(256, "setting 1 validation and test scenes", ge=16)
+    classifier_steps: int = _f(500, "Adam steps fitting the utility model and the reviewer", ge=1)
+    study_seeds: int = _f(2, "seeds per row of the study's tables", ge=1)
+    study_steps: int = _f(600, "steps per fit in the study's comparison tables (the main fit uses `steps`)", ge=1)
+    study_endpoint: str = _f("inprocess", "where the study's black box answers (same choices as endpoint): on 2 "
+                                          "cores without latency, moving each batch to a Ray actor costs more than "
+                                          "two parallel queries save (bench/zeroth_order.py)")
+
+
 class SPPEConfig(Section):
     build: BuildConfig = Field(default_factory=BuildConfig)
     editor: EditorConfig = Field(default_factory=EditorConfig)
@@ -287,6 +321,7 @@ class SPPEConfig(Section):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     serve: ServeConfig = Field(default_factory=ServeConfig)
     anonymize: AnonymizeConfig = Field(default_factory=AnonymizeConfig)
+    blackbox: BlackBoxConfig = Field(default_factory=BlackBoxConfig)
 
 
 def sppe_home() -> Path:

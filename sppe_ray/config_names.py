@@ -18,6 +18,7 @@ C2E_METHOD = "c2e_s2ser"
 ERMA_MODEL = "sppe-erma"
 C2E_MODEL = "sppe-c2e-s2ser"
 DIFFUSION_MODEL = "sppe-c2e-s2ser-diffusion"
+ANONYMIZER_MODEL = "sppe-anonymizer"
 #: Recovery baselines the gateway can use instead of the fitted network.
 SERVE_BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
 
@@ -25,6 +26,8 @@ SERVE_BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
 def registries() -> dict[str, Any]:
     """Every registry a config names, by the short name `sppe list` uses."""
     from sppe_ray.anonymize.rewrite import ANONYMIZERS
+    from sppe_ray.blackbox.objectives import OBJECTIVES
+    from sppe_ray.blackbox.optimizers import OPTIMIZERS
     from sppe_ray.editors import EDITORS
     from sppe_ray.embed import IMAGE_EMBEDDERS, TEXT_EMBEDDERS
     from sppe_ray.metrics.iqa import METRICS
@@ -34,7 +37,7 @@ def registries() -> dict[str, Any]:
 
     return {"editors": EDITORS, "image-embedders": IMAGE_EMBEDDERS, "text-embedders": TEXT_EMBEDDERS,
             "detectors": DETECTORS, "strategies": STRATEGIES, "recovery": RECOVERERS, "iqa": METRICS,
-            "anonymizers": ANONYMIZERS}
+            "anonymizers": ANONYMIZERS, "optimizers": OPTIMIZERS, "objectives": OBJECTIVES}
 
 
 def check_names(cfg: Any) -> None:
@@ -61,6 +64,15 @@ def check_names(cfg: Any) -> None:
     ANONYMIZERS.check(cfg.anonymize.method, "anonymize.method")
     ANONYMIZERS.check(cfg.anonymize.methods, "anonymize.methods")
     DETECTORS.check(cfg.anonymize.detector, "anonymize.detector")
+    from sppe_ray.blackbox.objectives import OBJECTIVES
+    from sppe_ray.blackbox.optimizers import OPTIMIZERS
+
+    OPTIMIZERS.check(cfg.blackbox.optimizer, "blackbox.optimizer")
+    OBJECTIVES.check(cfg.blackbox.objective, "blackbox.objective")
+    for key in ("endpoint", "study_endpoint"):
+        value = getattr(cfg.blackbox, key)
+        if value not in ("inprocess", "ray", "serve") and not value.startswith(("http://", "https://")):
+            raise ConfigError(f"blackbox.{key}={value!r}: inprocess, ray, serve or an http(s) URL")
     METRICS.check(cfg.eval.slow_iqa_metrics, "eval.slow_iqa_metrics")
     # The fitted network is evaluated and served under its method name; c2e_net is its backend's name.
     evaluated = (C2E_METHOD, *(n for n in RECOVERERS if n != "c2e_net"))

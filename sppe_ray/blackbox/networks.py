@@ -37,15 +37,20 @@ class TinyUNet(nn.Module):
         return torch.clamp(x + self.out(d), 0.0, 1.0)
 
 
-class SmallCNN(nn.Module):
-    """A three-layer convolutional classifier (the utility model and the reviewer share the shape)."""
+def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
 
-    def __init__(self, n_out: int) -> None:
+
+class SmallCNN(nn.Module):
+    """A four-layer convolutional classifier with batch norm (the utility model and the reviewer share the shape;
+    without batch norm the shape classes stayed at 0.6-0.7 top-1 after 1500 steps)."""
+
+    def __init__(self, n_out: int, width: int = 16) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                 nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                 nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                                 nn.Flatten(), nn.Linear(32, n_out))
+        w = width
+        self.net = nn.Sequential(*_conv_bn(3, w), nn.MaxPool2d(2), *_conv_bn(w, 2 * w), nn.MaxPool2d(2),
+                                 *_conv_bn(2 * w, 2 * w), nn.MaxPool2d(2), *_conv_bn(2 * w, 2 * w),
+                                 nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2 * w, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -57,10 +62,12 @@ def n_params(model: nn.Module) -> int:
 
 def fit_classifier(model: nn.Module, images: np.ndarray, targets: np.ndarray, multilabel: bool, steps: int = 300,
                    batch: int = 64, lr: float = 3e-3, seed: int = 0) -> nn.Module:
-    """Adam on cross-entropy (utility) or binary cross-entropy (multi-label reviewer); returns the model in eval."""
+    """Adam with a cosine learning-rate decay (a constant rate left the last batch-norm statistics noisy) on
+    cross-entropy (utility) or binary cross-entropy (multi-label reviewer); returns the model in eval."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     x_all, y_all = torch.as_tensor(images), torch.as_tensor(targets)
     loss_fn = nn.BCEWithLogitsLoss() if multilabel else nn.CrossEntropyLoss()
     model.train()
@@ -69,6 +76,7 @@ def fit_classifier(model: nn.Module, images: np.ndarray, targets: np.ndarray, mu
         opt.zero_grad()
         loss_fn(model(x_all[idx]), y_all[idx]).backward()
         opt.step()
+        schedule.step()
     return model.eval()
 
 

@@ -34,7 +34,17 @@ class Problem(Protocol):
 
     def blackbox_loss(self, theta: np.ndarray) -> float: ...
 
+    def blackbox_losses(self, thetas: list[np.ndarray]) -> list[float]:
+        """Several black-box losses at once (the problem may query them in parallel); optional."""
+        ...
+
     def privacy_loss(self, theta: np.ndarray) -> tuple[float, np.ndarray]: ...
+
+
+def blackbox_losses(problem: Problem) -> Any:
+    """The problem's batched black-box loss, or its single one mapped over the list (analytic test problems)."""
+    batched = getattr(problem, "blackbox_losses", None)
+    return batched if batched is not None else (lambda thetas: [problem.blackbox_loss(t) for t in thetas])
 
 
 @dataclass
@@ -71,7 +81,7 @@ class CriticalHistorySPSA:
         self.memory = CriticalHistory(self.m, self.decay, self.critical)
 
     def step(self, problem: Problem, theta: np.ndarray, k: int) -> tuple[np.ndarray, StepInfo]:
-        g_hat, plus, minus = estimate(problem.blackbox_loss, theta, self.gains.c_k(k),
+        g_hat, plus, minus = estimate(blackbox_losses(problem), theta, self.gains.c_k(k),
                                       bernoulli(self.rng, theta.size))
         l_priv, h = problem.privacy_loss(theta)
         losses = np.array([(plus + minus) / 2.0, l_priv])
@@ -122,7 +132,7 @@ class SPSAGC:
         self.momentum: np.ndarray | None = None
 
     def step(self, problem: Problem, theta: np.ndarray, k: int) -> tuple[np.ndarray, StepInfo]:
-        g_hat, plus, minus = estimate(problem.blackbox_loss, theta, self.c / (k + 1) ** self.gc,
+        g_hat, plus, minus = estimate(blackbox_losses(problem), theta, self.c / (k + 1) ** self.gc,
                                       segmented_uniform(self.rng, theta.size))
         l_priv, h = problem.privacy_loss(theta)
         losses = np.array([(plus + minus) / 2.0, l_priv])
@@ -150,21 +160,27 @@ def _load_ideal(ideal: IdealPoint, state: list[float] | None) -> None:
     ideal.best = None if state is None else np.asarray(state, float)
 
 
-def _scalar(problem: Problem, objective: Scalarisation, ideal: IdealPoint,
-            theta: np.ndarray) -> tuple[float, np.ndarray]:
-    """The scalarised objective at ``theta`` from values alone (one black-box call)."""
-    losses = np.array([problem.blackbox_loss(theta), problem.privacy_loss(theta)[0]])
-    return objective.value(losses, ideal.update(losses)), losses
+def _scalars(problem: Problem, objective: Scalarisation, ideal: IdealPoint,
+             thetas: list[np.ndarray]) -> list[tuple[float, np.ndarray]]:
+    """The scalarised objective at each of ``thetas`` from values alone (one black-box call each, at once)."""
+    out = []
+    for value, theta in zip(blackbox_losses(problem)(thetas), thetas, strict=True):
+        losses = np.array([value, problem.privacy_loss(theta)[0]])
+        out.append((objective.value(losses, ideal.update(losses)), losses))
+    return out
 
 
 @dataclass
 class CMAES:
     """CMA-ES (the ``cma`` package) over the parameter vector on the scalarised objective; one black-box call per
-    candidate. ``theta`` passed to the first step is the start; afterwards the distribution mean."""
+    candidate. ``theta`` passed to the first step is the start; afterwards the distribution mean. ``diagonal``
+    (sep-CMA, the default) keeps a diagonal covariance: the full one is p x p (43M entries for the 6.6k-parameter
+    anonymizer) and is updated in O(p^2) per candidate."""
 
     objective: Scalarisation
-    sigma0: float = 0.1
+    sigma0: float = 0.01
     popsize: int = 8
+    diagonal: bool = True
     seed: int = 0
     ideal: IdealPoint = field(default_factory=IdealPoint)
     es: Any = None
@@ -174,9 +190,10 @@ class CMAES:
 
         if self.es is None:
             self.es = cma.CMAEvolutionStrategy(theta.tolist(), self.sigma0,
-                                               {"popsize": self.popsize, "seed": self.seed + 1, "verbose": -9})
+                                               {"popsize": self.popsize, "seed": self.seed + 1, "verbose": -9,
+                                                "CMA_diagonal": self.diagonal})
         candidates = self.es.ask()
-        scored = [_scalar(problem, self.objective, self.ideal, np.asarray(x)) for x in candidates]
+        scored = _scalars(problem, self.objective, self.ideal, [np.asarray(x) for x in candidates])
         self.es.tell(candidates, [v for v, _ in scored])
         best = min(scored, key=lambda s: s[0])
         info = StepInfo((float(best[1][0]), float(best[1][1])), float(best[0]), len(candidates))
@@ -199,7 +216,7 @@ class PolicySearch:
 
     def step(self, problem: Problem, theta: np.ndarray, k: int) -> tuple[np.ndarray, StepInfo]:
         noise = self.rng.standard_normal((self.samples, theta.size))
-        scored = [_scalar(problem, self.objective, self.ideal, theta + self.sigma * e) for e in noise]
+        scored = _scalars(problem, self.objective, self.ideal, [theta + self.sigma * e for e in noise])
         values = np.array([v for v, _ in scored])
         grad = ((values - values.mean())[:, None] * noise).mean(axis=0) / self.sigma
         best = scored[int(np.argmin(values))]

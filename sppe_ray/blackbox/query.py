@@ -44,8 +44,33 @@ class CountedBlackBox:
 
     def __call__(self, inputs: np.ndarray, sample_ids: Sequence[str]) -> np.ndarray:
         """Class probabilities for each input; every attempt counts one call per sample."""
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
+        return self._attempts(inputs, sample_ids, self.retries + 1, None)
+
+    def many(self, batches: Sequence[np.ndarray], sample_ids: Sequence[str]) -> list[np.ndarray]:
+        """Several queries of the same samples (e.g. the two sides of an SPSA perturbation). When the answer has
+        ``map`` (Ray actors, a Serve or HTTP endpoint) the first attempts run at once; failures retry one by one."""
+        mapper = getattr(self.answer, "map", None)
+        if mapper is None:
+            return [self(b, sample_ids) for b in batches]
+        for _ in batches:
+            self.calls.update(sample_ids)
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        firsts = mapper([np.array(b, copy=True) for b in batches])
+        out = []
+        for batch, first in zip(batches, firsts, strict=True):
+            try:
+                if isinstance(first, Exception):
+                    raise first
+                out.append(self._valid(first, len(sample_ids)))
+            except Exception as exc:  # noqa: BLE001 - any failure of the remote side is retried
+                self.failures[type(exc).__name__] += 1
+                out.append(self._attempts(batch, sample_ids, self.retries, exc))
+        return out
+
+    def _attempts(self, inputs: np.ndarray, sample_ids: Sequence[str], attempts: int,
+                  last: Exception | None) -> np.ndarray:
+        for attempt in range(attempts):
             self.calls.update(sample_ids)
             if self.latency_s:
                 time.sleep(self.latency_s)
@@ -64,11 +89,13 @@ class CountedBlackBox:
 
 
 class FrozenModel:
-    """A torch classifier as a black box: frozen, evaluated under no_grad on numpy copies, softmax out."""
+    """A torch classifier as a black box: frozen, evaluated under no_grad on numpy copies, softmax out.
+    ``latency_s`` is added on the answering side (a remote model's round trip), so parallel queries overlap it."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, latency_s: float = 0.0) -> None:
         import torch
 
+        self.latency_s = latency_s
         self.model = model.eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -76,6 +103,8 @@ class FrozenModel:
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         torch = self._torch
+        if self.latency_s:
+            time.sleep(self.latency_s)
         with torch.no_grad():
             logits = self.model(torch.as_tensor(np.ascontiguousarray(inputs), dtype=torch.float32))
             return torch.softmax(logits, dim=1).numpy().astype(np.float64)

@@ -37,8 +37,9 @@ def segmented_uniform(rng: np.random.Generator, p: int) -> np.ndarray:
     return rng.uniform(0.5, 1.0, size=p) * bernoulli(rng, p)
 
 
-def estimate(loss: Callable[[np.ndarray], float], theta: np.ndarray, c: float, delta: np.ndarray
+def estimate(losses: Callable[[list[np.ndarray]], list[float]], theta: np.ndarray, c: float, delta: np.ndarray
              ) -> tuple[np.ndarray, float, float]:
-    """(gradient estimate, L(theta + c D), L(theta - c D)): two calls of ``loss``."""
-    plus, minus = float(loss(theta + c * delta)), float(loss(theta - c * delta))
+    """(gradient estimate, L(theta + c D), L(theta - c D)): both sides in one call of ``losses`` (a list of
+    parameter vectors to a list of losses), so a parallel black box answers the two queries at once."""
+    plus, minus = (float(v) for v in losses([theta + c * delta, theta - c * delta]))
     return (plus - minus) / (2.0 * c * delta), plus, minus

@@ -1,8 +1,9 @@
 """Fit the anonymizer against the black box on setting 1, with checkpoints and resume.
 
 Each step draws a batch of training scenes, builds the two losses on it (``problem.AnonymizerProblem``) and
-lets the chosen optimiser move the anonymizer's parameters; every ``eval_every`` steps the anonymized test set
-is scored: utility top-1 through the black box (counted apart from training calls) and the reviewer's cMAP.
+lets the chosen optimiser move the anonymizer's parameters; every ``eval_every`` steps the anonymized
+validation set is scored: utility top-1 through the black box (counted apart from training calls) and the
+reviewer's cMAP. The test set is scored once, at the end (``test_top1``, ``test_cmap``).
 A checkpoint (parameters, optimiser state, step, call counts) is written atomically at every evaluation, so
 a killed fit resumes where it stopped and a fit that loses its black box keeps its last checkpoint.
 """
@@ -34,45 +35,59 @@ class FitSettings:
 
     optimizer: str = "critical_history_spsa"
     objective: str = "augmented_tchebycheff"
-    weights: tuple[float, float] = (0.5, 0.5)
-    steps: int = 300
+    weights: tuple[float, float] = (0.3, 0.7)
+    steps: int = 1200
     batch: int = 32
-    eval_every: int = 50
+    eval_every: int = 100
     seed: int = 0
-    gains: dict[str, float] = field(default_factory=lambda: {"a": 2.0, "c": 0.01})
+    privacy: str = "confusion"
+    gains: dict[str, float] = field(default_factory=lambda: {"a": 0.3, "c": 0.01})
     options: dict[str, Any] = field(default_factory=dict)  # optimiser-specific (m, decay, gamma, b, toggles, ...)
 
 
 @dataclass
 class Setting1:
-    """Train and test scenes with the frozen utility model and the trained reviewer."""
+    """Train, validation and test scenes with the frozen utility model and the trained reviewer."""
 
     train: SceneSet
+    val: SceneSet
     test: SceneSet
     utility: torch.nn.Module
     reviewer: torch.nn.Module
 
 
-def prepare_setting1(n_train: int = 1024, n_test: int = 256, seed: int = 0, steps: int = 800) -> Setting1:
-    """Generate the scenes and fit the utility model (then frozen behind the black box) and the reviewer."""
+def prepare_setting1(n_train: int = 1024, n_test: int = 256, seed: int = 0, steps: int = 500,
+                     cache: str | Path | None = None) -> Setting1:
+    """Generate the scenes (validation and test ``n_test`` each) and fit the utility model (then frozen behind
+    the black box) and the reviewer; with ``cache``, the two fitted models are saved there and reused."""
     torch.manual_seed(seed)
-    train, test = make_scenes(n_train, seed), make_scenes(n_test, seed + 1)
-    utility = fit_classifier(SmallCNN(len(CLASSES)), train.images, train.labels, False, steps=steps, seed=seed)
-    reviewer = fit_classifier(SmallCNN(len(ATTRIBUTES)), train.images, train.attributes, True, steps=steps,
-                              seed=seed)
-    return Setting1(train, test, utility, reviewer)
+    train, val, test = make_scenes(n_train, seed), make_scenes(n_test, seed + 2), make_scenes(n_test, seed + 1)
+    utility, reviewer = SmallCNN(len(CLASSES)), SmallCNN(len(ATTRIBUTES))
+    folder = Path(cache) / f"setting1-{n_train}-{seed}-{steps}" if cache else None
+    if folder is not None and (folder / "reviewer.pt").is_file():
+        utility.load_state_dict(torch.load(folder / "utility.pt"))
+        reviewer.load_state_dict(torch.load(folder / "reviewer.pt"))
+        return Setting1(train, val, test, utility.eval(), reviewer.eval())
+    fit_classifier(utility, train.images, train.labels, False, steps=steps, seed=seed)
+    fit_classifier(reviewer, train.images, train.attributes, True, steps=steps, seed=seed)
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(utility.state_dict(), folder / "utility.pt")
+        torch.save(reviewer.state_dict(), folder / "reviewer.pt")  # last: its presence marks a complete cache
+    return Setting1(train, val, test, utility, reviewer)
 
 
-def evaluate(setting: Setting1, images: np.ndarray, blackbox: CountedBlackBox) -> dict[str, float]:
-    """Utility top-1 through the black box and the reviewer's cMAP on (anonymized) test images."""
-    probs = blackbox(images, [f"test{i}" for i in range(len(images))])
+def evaluate(setting: Setting1, images: np.ndarray, blackbox: CountedBlackBox, split: str = "test"
+             ) -> dict[str, float]:
+    """Utility top-1 through the black box and the reviewer's cMAP on (anonymized) images of ``split``."""
+    scenes: SceneSet = getattr(setting, split)
+    probs = blackbox(images, [f"{split}{i}" for i in range(len(images))])
     with torch.no_grad():
         scores = torch.sigmoid(setting.reviewer(torch.as_tensor(images))).numpy()
-    return {"top1": float((probs.argmax(1) == setting.test.labels).mean()),
-            "cmap": cmap(scores, setting.test.attributes)}
+    return {"top1": float((probs.argmax(1) == scenes.labels).mean()), "cmap": cmap(scores, scenes.attributes)}
 
 
-def _make_optimizer(s: FitSettings) -> Any:
+def make_optimizer(s: FitSettings) -> Any:
     objective = Scalarisation(s.objective, tuple(s.weights))
     kw: dict[str, Any] = {"seed": s.seed, **s.options}
     if s.optimizer in ("critical_history_spsa", "spsa"):
@@ -88,22 +103,32 @@ def _save(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def anonymize(setting: Setting1, theta: np.ndarray, images: np.ndarray) -> np.ndarray:
+    """The anonymizer with parameters ``theta`` applied to ``images``."""
+    return AnonymizerProblem(TinyUNet(), CountedBlackBox(lambda x: x), setting.reviewer, images,
+                             np.zeros(len(images), int), []).anonymize(theta)
+
+
 def fit(setting: Setting1, s: FitSettings, checkpoint: str | Path | None = None,
-        on_eval: Any = None) -> dict[str, Any]:
-    """Run ``s.steps`` optimiser steps (continuing a checkpoint when one exists); returns the history."""
+        on_eval: Any = None, answer: Any = None, retries: int = 2) -> dict[str, Any]:
+    """Run ``s.steps`` optimiser steps (continuing a checkpoint when one exists); returns the validation history,
+    the test scores and theta. ``answer`` is the black box (default: the utility model in-process); a query
+    that fails every retry raises ``BlackBoxLost`` with the last checkpoint on disk."""
     torch.manual_seed(s.seed)
     anonymizer = TinyUNet()
-    train_bb = CountedBlackBox(FrozenModel(setting.utility))
-    test_bb = CountedBlackBox(FrozenModel(setting.utility))
-    opt = _make_optimizer(s)
+    answer = answer if answer is not None else FrozenModel(setting.utility)
+    train_bb = CountedBlackBox(answer, retries=retries)
+    test_bb = CountedBlackBox(answer, retries=retries)
+    opt = make_optimizer(s)
     rng = np.random.default_rng(s.seed)
     theta = AnonymizerProblem(anonymizer, train_bb, setting.reviewer, setting.train.images[:1],
                               setting.train.labels[:1], ["x"]).theta()
-    start, history = 0, []
+    start, history, curve = 0, [], []
     ckpt = Path(checkpoint) / "checkpoint.json" if checkpoint else None
     if ckpt is not None and ckpt.is_file():
         state = json.loads(ckpt.read_text())
         theta, start, history = np.asarray(state["theta"]), state["step"], state["history"]
+        curve = state["curve"]
         train_bb.calls.update(state["calls"])
         rng.bit_generator.state = state["rng"]
         if hasattr(opt, "load"):
@@ -111,28 +136,36 @@ def fit(setting: Setting1, s: FitSettings, checkpoint: str | Path | None = None,
     for k in range(start, s.steps):
         idx = rng.choice(len(setting.train), s.batch, replace=False)
         problem = AnonymizerProblem(anonymizer, train_bb, setting.reviewer, setting.train.images[idx],
-                                    setting.train.labels[idx], [f"train{i}" for i in idx])
+                                    setting.train.labels[idx], [f"train{i}" for i in idx],
+                                    setting.train.attributes[idx], s.privacy)
         theta, info = opt.step(problem, theta, k)
+        curve.append([k + 1, info.losses[0], info.losses[1], info.value])
+        if not np.isfinite(theta).all():
+            raise FloatingPointError(f"the anonymizer's parameters left the finite range at step {k + 1}; lower "
+                                     f"blackbox.a (the last checkpoint is kept)")
         if (k + 1) % s.eval_every == 0 or k + 1 == s.steps:
-            anonymized = AnonymizerProblem(anonymizer, test_bb, setting.reviewer, setting.test.images,
-                                           setting.test.labels, []).anonymize(theta)
-            row = {"step": k + 1, **evaluate(setting, anonymized, test_bb), "loss_blackbox": info.losses[0],
+            anonymized = anonymize(setting, theta, setting.val.images)
+            row = {"step": k + 1, **evaluate(setting, anonymized, test_bb, "val"), "loss_blackbox": info.losses[0],
                    "loss_privacy": info.losses[1], "calls_per_sample": train_bb.calls_per_sample(),
                    "calls": int(sum(train_bb.calls.values()))}
             history.append(row)
             if on_eval is not None:
                 on_eval(row)
             if ckpt is not None:
-                _save(ckpt, {"theta": theta.tolist(), "step": k + 1, "history": history,
+                _save(ckpt, {"theta": theta.tolist(), "step": k + 1, "history": history, "curve": curve,
                              "calls": dict(train_bb.calls), "rng": rng.bit_generator.state,
                              "optimizer": opt.state() if hasattr(opt, "state") else None,
                              "settings": asdict(s)})
-    return {"settings": asdict(s), "history": history, "theta": theta}
+    test = evaluate(setting, anonymize(setting, theta, setting.test.images), test_bb)
+    return {"settings": asdict(s), "history": history, "curve": curve, "theta": theta, "test_top1": test["top1"],
+            "test_cmap": test["cmap"], "calls_per_sample": train_bb.calls_per_sample(),
+            "failures": dict(train_bb.failures)}
 
 
-def raw_reference(setting: Setting1) -> dict[str, float]:
+def raw_reference(setting: Setting1, split: str = "test") -> dict[str, float]:
     """The raw data's utility and cMAP (what the anonymizer starts from)."""
-    return evaluate(setting, setting.test.images, CountedBlackBox(FrozenModel(setting.utility)))
+    images = getattr(setting, split).images
+    return evaluate(setting, images, CountedBlackBox(FrozenModel(setting.utility)), split)
 
 
-__all__ = ["FitSettings", "Setting1", "evaluate", "fit", "prepare_setting1", "raw_reference"]
+__all__ = ["FitSettings", "Setting1", "anonymize", "evaluate", "fit", "prepare_setting1", "raw_reference"]

@@ -55,3 +55,33 @@ def test_no_gradient_flows_through_a_frozen_model():
     loss.backward()
     assert all(p.grad is None for p in net.parameters())
     assert torch.as_tensor(probs).grad_fn is None
+
+
+class _Mapped:
+    """An answer with ``map`` (as Ray actors and HTTP endpoints have) whose first answers are scripted."""
+
+    def __init__(self, firsts):
+        self.firsts, self.single = list(firsts), 0
+
+    def __call__(self, x):
+        self.single += 1
+        return np.full((len(x), 3), 1 / 3)
+
+    def map(self, batches):
+        return [self.firsts.pop(0) for _ in batches]
+
+
+def test_many_sends_queries_together_and_retries_only_the_failed_ones():
+    good = np.full((2, 3), 1 / 3)
+    answer = _Mapped([good, ConnectionError("reset"), np.array([[2.0, -1.0, 0.0]] * 2)])
+    bb = CountedBlackBox(answer, retries=1)
+    out = bb.many([np.zeros((2, 4))] * 3, ["a", "b"])
+    assert len(out) == 3 and all(np.allclose(o, good) for o in out)
+    assert answer.single == 2  # the failed and the malformed query were retried one by one; the good one was not
+    assert bb.calls == {"a": 5, "b": 5} and bb.failures == {"ConnectionError": 1, "ValueError": 1}
+
+
+def test_many_without_map_is_one_query_after_another():
+    bb = CountedBlackBox(_uniform)
+    out = bb.many([np.zeros((2, 4)), np.ones((2, 4))], ["a", "b"])
+    assert len(out) == 2 and bb.calls == {"a": 2, "b": 2}

@@ -1,0 +1,252 @@
+"""Fit the black-box anonymizer (setting 1) as a Ray job: queries through Ray actors or a Serve deployment,
+curves and scores in MLflow, the anonymizer registered as `sppe-anonymizer` under the guarded `champion` alias.
+
+A fit checkpoints under <home>/checkpoints/anonymizer/<fingerprint of its settings>, so the same command after a
+kill continues where it stopped (exactly: the optimiser's random state and memory are in the checkpoint). The
+champion score is validation top-1 minus validation cMAP (higher is better): it rewards kept utility and removed
+privacy alike, and both are on [0, 1].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sppe_ray.config import BlackBoxConfig, sppe_home
+from sppe_ray.config_names import ANONYMIZER_MODEL
+
+log = logging.getLogger(__name__)
+
+EXPERIMENT = "sppe-anonymizer"
+MODEL_FILE = "anonymizer.pt"
+
+
+def fit_settings(cfg: BlackBoxConfig, **changes: Any) -> Any:
+    """The FitSettings of ``cfg`` (``changes`` override fields: the study's rows)."""
+    from sppe_ray.blackbox.train import FitSettings
+
+    base = {"optimizer": cfg.optimizer, "objective": cfg.objective, "weights": tuple(cfg.weights),
+            "steps": cfg.steps, "batch": cfg.batch, "eval_every": cfg.eval_every, "seed": cfg.seed,
+            "privacy": cfg.privacy, "gains": {"a": cfg.a, "c": cfg.c}}
+    return FitSettings(**{**base, **changes})
+
+
+def load_setting(cfg: BlackBoxConfig, home: Path) -> Any:
+    """Setting 1's scenes and its two fitted classifiers (cached under <home>/cache/blackbox)."""
+    from sppe_ray.blackbox.train import prepare_setting1
+
+    return prepare_setting1(cfg.n_train, cfg.n_test, cfg.seed, cfg.classifier_steps, cache=home / "cache" / "blackbox")
+
+
+def open_blackbox(cfg: BlackBoxConfig, model: Any, endpoint: str | None = None) -> tuple[Any, Callable[[], None]]:
+    """(answer, close) for ``endpoint`` (default ``cfg.endpoint``); ray and serve need Ray running."""
+    from sppe_ray.blackbox import remote
+    from sppe_ray.blackbox.query import FrozenModel
+
+    endpoint = endpoint or cfg.endpoint
+    if endpoint == "inprocess":
+        return FrozenModel(model, cfg.latency_s), lambda: None
+    if endpoint == "ray":
+        actors = remote.RayActors(model, cfg.actors, cfg.latency_s, num_cpus=0.5)
+        return actors, actors.close
+    if endpoint == "serve":
+        from ray import serve
+
+        answer = remote.deploy_serve(model, cfg.actors, cfg.latency_s, num_cpus=0.5)
+        return answer, lambda: serve.delete("sppe-blackbox")
+    return remote.HTTPAnswer(endpoint, workers=cfg.actors), lambda: None
+
+
+def checkpoint_dir(home: Path, settings: Any, cfg: BlackBoxConfig) -> Path:
+    from dataclasses import asdict
+
+    key = json.dumps({"fit": asdict(settings), "data": [cfg.n_train, cfg.n_test, cfg.classifier_steps]},
+                     sort_keys=True, default=list)
+    return home / "checkpoints" / "anonymizer" / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def save_model(folder: Path, theta: np.ndarray, meta: dict[str, Any]) -> Path:
+    """The anonymizer's weights (a TinyUNet state dict) and what it was fitted on."""
+    import torch
+    from torch.nn.utils import vector_to_parameters
+
+    from sppe_ray.blackbox.networks import TinyUNet
+
+    net = TinyUNet()
+    vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), net.parameters())
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), folder / MODEL_FILE)
+    (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
+    return folder
+
+
+def load_model(folder: str | Path) -> Any:
+    """A saved anonymizer as a torch module in eval mode."""
+    import torch
+
+    from sppe_ray.blackbox.networks import TinyUNet
+    from sppe_ray.errors import BackendUnavailableError
+
+    path = Path(folder) / MODEL_FILE
+    if not path.is_file():
+        raise BackendUnavailableError(f"no anonymizer at {folder} (missing {MODEL_FILE}): fit one with "
+                                      f"`sppe train anonymizer`")
+    net = TinyUNet()
+    net.load_state_dict(torch.load(path))
+    return net.eval()
+
+
+def image_grid(setting: Any, theta: np.ndarray, path: Path, n: int = 8) -> Path:
+    """Original test scenes above their anonymized versions (synthetic scenes: no private photo is logged)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sppe_ray.blackbox.train import anonymize
+
+    raw = setting.test.images[:n]
+    out = anonymize(setting, theta, raw)
+    fig, axes = plt.subplots(2, n, figsize=(1.4 * n, 3.0))
+    for j in range(n):
+        for row, imgs, title in ((0, raw, "raw"), (1, out, "anonymized")):
+            axes[row, j].imshow(imgs[j].transpose(1, 2, 0))
+            axes[row, j].axis("off")
+            if j == 0:
+                axes[row, j].set_title(title, fontsize=8, loc="left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _log_curve(run_id: str, curve: list[list[float]]) -> None:
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(name, float(v), now, int(row[0])) for row in curve
+               for name, v in (("train/loss_blackbox", row[1]), ("train/loss_privacy", row[2]),
+                               ("train/objective", row[3])) if np.isfinite(v)]
+    client = MlflowClient()
+    for i in range(0, len(metrics), 900):
+        client.log_batch(run_id, metrics=metrics[i:i + 900])
+
+
+def fit_anonymizer(cfg: BlackBoxConfig, home: str | Path | None = None, register: bool = True,
+                   progress: bool = True) -> dict[str, Any]:
+    """Fit, evaluate (validation and test), save, log and (optionally) register one anonymizer."""
+    from sppe_ray import tracking
+    from sppe_ray.blackbox.train import fit, raw_reference
+
+    t0 = time.perf_counter()
+    home = Path(home) if home else sppe_home()
+    setting = load_setting(cfg, home)
+    settings = fit_settings(cfg)
+    ckpt = checkpoint_dir(home, settings, cfg)
+    raw = {"val": raw_reference(setting, "val"), "test": raw_reference(setting, "test")}
+    answer, close = open_blackbox(cfg, setting.utility)
+    bar = _progress(settings.steps, progress)
+    try:
+        with tracking.start_run(EXPERIMENT, f"anonymizer-{settings.optimizer}-{settings.objective}",
+                                config={"blackbox": cfg.model_dump()}, tags={"task": "anonymizer", "setting": "1"},
+                                params={"checkpoint": str(ckpt)}, home=home) as run:
+            tracking.log_metrics({"raw": raw})
+
+            def on_eval(row: dict[str, Any]) -> None:
+                tracking.log_metrics({f"val/{k}": v for k, v in row.items() if k != "step"}, step=row["step"])
+                bar(row)
+
+            out = fit(setting, settings, checkpoint=ckpt, on_eval=on_eval, answer=answer, retries=cfg.retries)
+            _log_curve(run.info.run_id, out["curve"])
+            last = out["history"][-1]
+            result = {"run_id": run.info.run_id, "val_top1": last["top1"], "val_cmap": last["cmap"],
+                      "test_top1": out["test_top1"], "test_cmap": out["test_cmap"], "raw": raw,
+                      "calls_per_sample": out["calls_per_sample"], "failures": out["failures"],
+                      "utility_kept": out["test_top1"] / raw["test"]["top1"],
+                      "cmap_drop": raw["test"]["cmap"] - out["test_cmap"], "checkpoint": str(ckpt)}
+            score = last["top1"] - last["cmap"]
+            model_dir = save_model(home / "models" / "anonymizer" / run.info.run_id, out["theta"],
+                                   {**result, "settings": out["settings"], "score": score})
+            import mlflow
+
+            mlflow.log_artifact(str(image_grid(setting, out["theta"], model_dir / "grid.png")))
+            result["model_dir"] = str(model_dir)
+            result["fit_seconds"] = round(time.perf_counter() - t0, 1)
+            tracking.log_metrics({k: v for k, v in result.items() if k not in ("run_id",)})
+            if register:
+                result["version"], result["promoted"] = tracking.register_model(
+                    model_dir, ANONYMIZER_MODEL, score, scored_on={"setting": "1", "val_scenes":
+                                                                   f"{cfg.n_test}-{cfg.seed}"})
+            else:
+                mlflow.log_artifacts(str(model_dir), artifact_path="model")
+    finally:
+        close()
+    log.info("anonymizer fit: %s", result)
+    return result
+
+
+def _progress(total: int, enabled: bool) -> Callable[[dict[str, Any]], None]:
+    """A tqdm bar moved at each validation point (steps between points are cheap and silent)."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=total, desc="anonymizer fit", unit="step", disable=not enabled)
+
+    def update(row: dict[str, Any]) -> None:
+        bar.update(row["step"] - bar.n)
+        bar.set_postfix(top1=f"{row['top1']:.3f}", cmap=f"{row['cmap']:.3f}", calls=f"{row['calls_per_sample']:.0f}")
+        if row["step"] >= total:
+            bar.close()
+    return update
+
+
+def run_study(cfg: BlackBoxConfig, out_dir: str | Path | None = None, home: str | Path | None = None,
+              progress: bool = True) -> dict[str, Any]:
+    """The whole study (sppe_ray.blackbox.study) on ``cfg.study_endpoint``: study.json, study.md and calls.png in
+    ``out_dir`` (default <home>/anonymizer-study), every row's scores in one MLflow run."""
+    from tqdm.auto import tqdm
+
+    from sppe_ray import tracking
+    from sppe_ray.blackbox import study
+    from sppe_ray.report.anonymizer import calls_plot, tables
+
+    t0 = time.perf_counter()
+    home = Path(home) if home else sppe_home()
+    out = Path(out_dir) if out_dir else home / "anonymizer-study"
+    out.mkdir(parents=True, exist_ok=True)
+    setting = load_setting(cfg, home)
+    main = fit_settings(cfg)
+    rows = study.plan(main, cfg.study_steps, cfg.study_seeds)
+    bar = tqdm(total=len(rows), desc="anonymizer study", unit="row", disable=not progress)
+    answer, close = open_blackbox(cfg, setting.utility, cfg.study_endpoint)
+    try:
+        with tracking.start_run(EXPERIMENT, "anonymizer-study", config={"blackbox": cfg.model_dump()},
+                                tags={"task": "anonymizer-study", "setting": "1"}, home=home) as run:
+            def told(name: str) -> None:
+                bar.set_postfix_str(name[:40])
+                bar.update(1)
+
+            result = study.run(setting, main, cfg.study_steps, cfg.study_seeds, answer, progress=told)
+            bar.close()
+            result["seconds"] = round(time.perf_counter() - t0, 1)
+            result["run_id"] = run.info.run_id
+            (out / "study.json").write_text(json.dumps(result, indent=1, default=str))
+            (out / "study.md").write_text(tables(result))
+            calls_plot(result, out / "calls.png")
+            for r in result["rows"]:
+                prefix = f"{r['table']}/{r['name']}/"
+                tracking.log_metrics({prefix + k: r[k][0] for k in ("top1", "cmap", "calls_per_sample",
+                                                                    "calls_to_target") if r[k] is not None})
+            import mlflow
+
+            mlflow.log_artifacts(str(out), artifact_path="study")
+    finally:
+        close()
+    return result
