@@ -157,7 +157,8 @@ def config_cmd(explain: Annotated[bool, typer.Option("--explain", help="every ke
 
 @app.command("list")
 def list_cmd(kind: Annotated[str | None, typer.Argument(help="editors, image-embedders, text-embedders, "
-                                                            "detectors, strategies, recovery, iqa")] = None,
+                                                            "detectors, strategies, recovery, iqa, anonymizers, "
+                                                            "optimizers, objectives")] = None,
              as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False) -> None:
     """The names each registry knows (what a config may name), with what each needs."""
     from sppe_ray.config_names import registries
@@ -313,15 +314,22 @@ def train_recovery(benchmark: BenchmarkOpt = None, resume_from: ResumeOpt = None
 
 @train_app.command("anonymizer")
 @_fail_cleanly
-def train_anonymizer(no_register: NoRegisterOpt = False, config: ConfigOpt = None, set_: SetOpt = None) -> None:
-    """Fit the black-box anonymizer on setting 1 (blackbox.*; queries through blackbox.endpoint) and register
-    `sppe-anonymizer`; `champion` moves only when validation top-1 minus cMAP improves. Re-run after a kill to
-    resume from the last checkpoint."""
-    from sppe_ray.train.anonymizer import fit_anonymizer
+def train_anonymizer(setting: Annotated[int | None, typer.Option(help="1: the recognition task (default "
+                                                                      "blackbox.setting); 2: the editor as the "
+                                                                      "black box, on --benchmark's pairs")] = None,
+                     benchmark: BenchmarkOpt = None, no_register: NoRegisterOpt = False, config: ConfigOpt = None,
+                     set_: SetOpt = None) -> None:
+    """Fit the black-box anonymizer (blackbox.*) and register it: setting 1 as `sppe-anonymizer` (queries
+    through blackbox.endpoint), setting 2 as `sppe-anonymizer-editor` (the `learned` surrogate strategy);
+    `champion` moves only when validation improves. Re-run after a kill to resume from the last checkpoint."""
+    from sppe_ray.train.anonymizer import fit_anonymizer, fit_editor_anonymizer
 
-    cfg = _config(config, set_)
-    _ray_for_blackbox(cfg.blackbox.endpoint, cfg)
-    result = fit_anonymizer(cfg.blackbox, register=not no_register)
+    cfg = _config(config, [*(set_ or []), *([f"blackbox.setting={setting}"] if setting is not None else [])])
+    if cfg.blackbox.setting == 2:
+        result = fit_editor_anonymizer(cfg, _training_benchmark(cfg, benchmark), register=not no_register)
+    else:
+        _ray_for_blackbox(cfg.blackbox.endpoint, cfg)
+        result = fit_anonymizer(cfg.blackbox, register=not no_register)
     typer.echo(json.dumps(result, default=str, sort_keys=True))
 
 
@@ -336,17 +344,30 @@ def _ray_for_blackbox(endpoint: str, cfg: SPPEConfig) -> None:
 @_fail_cleanly
 def anonymizer_study(out: Annotated[Path | None, typer.Option(help="folder for study.json, study.md and calls.png "
                                                                    "(default <home>/anonymizer-study)")] = None,
-                     config: ConfigOpt = None, set_: SetOpt = None) -> None:
+                     part: Annotated[str, typer.Option(help="1: setting 1's tables; 2: setting 2 (fit against "
+                                                           "the editor, then `learned` beside the classical "
+                                                           "strategies); all: both")] = "all",
+                     benchmark: BenchmarkOpt = None, config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """The black-box anonymizer study: the paper's Tables 1, 5, 6 and 7 in shape on setting 1 (heuristics,
-    objectives, optimisers at an equal call budget, the scheme's ablations, the validated defaults)."""
-    from sppe_ray.report.anonymizer import tables
-    from sppe_ray.train.anonymizer import run_study
+    objectives, optimisers at an equal call budget, the scheme's ablations, the validated defaults), then
+    setting 2 on --benchmark (default sppe-mini)."""
+    from sppe_ray.report.anonymizer import editor_table, tables
+    from sppe_ray.train.anonymizer import run_editor_study, run_study
 
+    if part not in ("1", "2", "all"):
+        raise SPPEError(f"--part {part!r}: 1, 2 or all")
     cfg = _config(config, set_)
-    _ray_for_blackbox(cfg.blackbox.study_endpoint, cfg)
-    result = run_study(cfg.blackbox, out)
-    typer.echo(tables(result))
-    typer.echo(json.dumps({"seconds": result["seconds"], "run_id": result["run_id"]}))
+    target = out or sppe_home() / "anonymizer-study"
+    if part in ("1", "all"):
+        _ray_for_blackbox(cfg.blackbox.study_endpoint, cfg)
+        result = run_study(cfg.blackbox, target)
+        typer.echo(tables(result))
+        typer.echo(json.dumps({"seconds": result["seconds"], "run_id": result["run_id"]}))
+    if part in ("2", "all"):
+        editor = run_editor_study(cfg, _training_benchmark(cfg, benchmark), target)
+        (target / "editor_study.json").write_text(json.dumps(editor, indent=1, default=str))
+        (target / "editor_study.md").write_text(editor_table(editor))
+        typer.echo(editor_table(editor))
 
 
 def _anonymize_input(cfg: SPPEConfig, src: Path | None) -> Path:

@@ -305,6 +305,18 @@ class BlackBoxConfig(Section):
     classifier_steps: int = _f(500, "Adam steps fitting the utility model and the reviewer", ge=1)
     study_seeds: int = _f(2, "seeds per row of the study's tables", ge=1)
     study_steps: int = _f(600, "steps per fit in the study's comparison tables (the main fit uses `steps`)", ge=1)
+    setting: Literal[1, 2] = _f(1, "1: the paper's recognition task (shape class; face, skin, text attributes); 2: "
+                                   "the editor (editor.*) as the black box, utility = SPPE editability, registered "
+                                   "as sppe-anonymizer-editor and used by the `learned` surrogate strategy")
+    editor_samples: int = _f(96, "setting 2: (source, instruction) training pairs from the benchmark's train split",
+                             ge=4)
+    editor_val_samples: int = _f(32, "setting 2: validation pairs from the benchmark's val split", ge=2)
+    editor_size: int = _f(128, "setting 2: side the sources are resized to for the fit (the network is fully "
+                               "convolutional and runs at any size afterwards)", ge=16)
+    editor_steps: int = _f(150, "setting 2: optimiser steps (each: two editor calls per sample of the batch)", ge=1)
+    editor_batch: int = _f(8, "setting 2: pairs per step", ge=1)
+    editor_eval_scenes: int = _f(24, "setting 2 in the study: scenes of the build comparing `learned` with the "
+                                     "classical strategies", ge=4)
     study_endpoint: str = _f("inprocess", "where the study's black box answers (same choices as endpoint): on 2 "
                                           "cores without latency, moving each batch to a Ray actor costs more than "
                                           "two parallel queries save (bench/zeroth_order.py)")

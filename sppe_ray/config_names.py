@@ -19,6 +19,7 @@ ERMA_MODEL = "sppe-erma"
 C2E_MODEL = "sppe-c2e-s2ser"
 DIFFUSION_MODEL = "sppe-c2e-s2ser-diffusion"
 ANONYMIZER_MODEL = "sppe-anonymizer"
+EDITOR_ANONYMIZER_MODEL = "sppe-anonymizer-editor"
 #: Recovery baselines the gateway can use instead of the fitted network.
 SERVE_BASELINES = ("local_transfer", "paste_back", "edited_surrogate")
 

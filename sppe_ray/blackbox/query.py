@@ -26,37 +26,42 @@ class BlackBoxLost(SPPEError):
     """The black box failed every attempt of one query."""
 
 
-class CountedBlackBox:
-    """``answer(inputs) -> probabilities`` (n_samples x n_classes, rows summing to 1) with counts and retries."""
+def probabilities(out: Any, n: int) -> np.ndarray:
+    """A classifier's answer: n rows of non-negative probabilities summing to 1, else ValueError (retried)."""
+    arr = np.asarray(out, dtype=float)
+    if arr.ndim != 2 or arr.shape[0] != n or not np.isfinite(arr).all() or (arr < 0).any() \
+            or not np.allclose(arr.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError(f"malformed answer: expected {n} probability rows, got shape {arr.shape}")
+    return arr
 
-    def __init__(self, answer: Callable[[np.ndarray], Any], retries: int = 2, latency_s: float = 0.0,
-                 backoff_s: float = 0.0) -> None:
+
+class CountedBlackBox:
+    """``answer(inputs, **context)`` with counts and retries; ``validate(answer, n)`` checks what came back
+    (default: class probabilities). ``context`` carries per-query facts the black box needs besides the inputs
+    (an editor's instruction codes)."""
+
+    def __init__(self, answer: Callable[..., Any], retries: int = 2, latency_s: float = 0.0,
+                 backoff_s: float = 0.0, validate: Callable[[Any, int], Any] = probabilities) -> None:
         self.answer, self.retries, self.latency_s, self.backoff_s = answer, int(retries), latency_s, backoff_s
+        self._valid = validate
         self.calls: Counter = Counter()
         self.failures: Counter = Counter()
 
-    def _valid(self, out: Any, n: int) -> np.ndarray:
-        arr = np.asarray(out, dtype=float)
-        if arr.ndim != 2 or arr.shape[0] != n or not np.isfinite(arr).all() or (arr < 0).any() \
-                or not np.allclose(arr.sum(axis=1), 1.0, atol=1e-3):
-            raise ValueError(f"malformed answer: expected {n} probability rows, got shape {arr.shape}")
-        return arr
+    def __call__(self, inputs: np.ndarray, sample_ids: Sequence[str], **context: Any) -> Any:
+        """The answer for the inputs; every attempt counts one call per sample."""
+        return self._attempts(inputs, sample_ids, self.retries + 1, None, context)
 
-    def __call__(self, inputs: np.ndarray, sample_ids: Sequence[str]) -> np.ndarray:
-        """Class probabilities for each input; every attempt counts one call per sample."""
-        return self._attempts(inputs, sample_ids, self.retries + 1, None)
-
-    def many(self, batches: Sequence[np.ndarray], sample_ids: Sequence[str]) -> list[np.ndarray]:
+    def many(self, batches: Sequence[np.ndarray], sample_ids: Sequence[str], **context: Any) -> list[Any]:
         """Several queries of the same samples (e.g. the two sides of an SPSA perturbation). When the answer has
         ``map`` (Ray actors, a Serve or HTTP endpoint) the first attempts run at once; failures retry one by one."""
         mapper = getattr(self.answer, "map", None)
         if mapper is None:
-            return [self(b, sample_ids) for b in batches]
+            return [self(b, sample_ids, **context) for b in batches]
         for _ in batches:
             self.calls.update(sample_ids)
         if self.latency_s:
             time.sleep(self.latency_s)
-        firsts = mapper([np.array(b, copy=True) for b in batches])
+        firsts = mapper([np.array(b, copy=True) for b in batches], **context)
         out = []
         for batch, first in zip(batches, firsts, strict=True):
             try:
@@ -65,17 +70,17 @@ class CountedBlackBox:
                 out.append(self._valid(first, len(sample_ids)))
             except Exception as exc:  # noqa: BLE001 - any failure of the remote side is retried
                 self.failures[type(exc).__name__] += 1
-                out.append(self._attempts(batch, sample_ids, self.retries, exc))
+                out.append(self._attempts(batch, sample_ids, self.retries, exc, context))
         return out
 
     def _attempts(self, inputs: np.ndarray, sample_ids: Sequence[str], attempts: int,
-                  last: Exception | None) -> np.ndarray:
+                  last: Exception | None, context: dict[str, Any]) -> Any:
         for attempt in range(attempts):
             self.calls.update(sample_ids)
             if self.latency_s:
                 time.sleep(self.latency_s)
             try:
-                return self._valid(self.answer(np.array(inputs, copy=True)), len(sample_ids))
+                return self._valid(self.answer(np.array(inputs, copy=True), **context), len(sample_ids))
             except Exception as exc:  # noqa: BLE001 - any failure of the remote side is retried
                 last = exc
                 self.failures[type(exc).__name__] += 1

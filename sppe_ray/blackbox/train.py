@@ -1,26 +1,23 @@
 """Fit the anonymizer against the black box on setting 1, with checkpoints and resume.
 
 Each step draws a batch of training scenes, builds the two losses on it (``problem.AnonymizerProblem``) and
-lets the chosen optimiser move the anonymizer's parameters; every ``eval_every`` steps the anonymized
-validation set is scored: utility top-1 through the black box (counted apart from training calls) and the
-reviewer's cMAP. The test set is scored once, at the end (``test_top1``, ``test_cmap``).
-A checkpoint (parameters, optimiser state, step, call counts) is written atomically at every evaluation, so
-a killed fit resumes where it stopped and a fit that loses its black box keeps its last checkpoint.
+lets the chosen optimiser move the anonymizer's parameters (``loop.optimise``: checkpoints, exact resume);
+every ``eval_every`` steps the anonymized validation set is scored: utility top-1 through the black box
+(counted apart from training calls) and the reviewer's cMAP. The test set is scored once, at the end.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.utils import parameters_to_vector
 
 from sppe_ray.blackbox.data import ATTRIBUTES, CLASSES, SceneSet, make_scenes
+from sppe_ray.blackbox.loop import optimise
 from sppe_ray.blackbox.networks import SmallCNN, TinyUNet, cmap, fit_classifier
 from sppe_ray.blackbox.objectives import Scalarisation
 from sppe_ray.blackbox.optimizers import OPTIMIZERS
@@ -95,14 +92,6 @@ def make_optimizer(s: FitSettings) -> Any:
     return OPTIMIZERS.entry(s.optimizer).load()(objective, **kw)
 
 
-def _save(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(payload, fh)
-    os.replace(tmp, path)
-
-
 def anonymize(setting: Setting1, theta: np.ndarray, images: np.ndarray) -> np.ndarray:
     """The anonymizer with parameters ``theta`` applied to ``images``."""
     return AnonymizerProblem(TinyUNet(), CountedBlackBox(lambda x: x), setting.reviewer, images,
@@ -119,43 +108,18 @@ def fit(setting: Setting1, s: FitSettings, checkpoint: str | Path | None = None,
     answer = answer if answer is not None else FrozenModel(setting.utility)
     train_bb = CountedBlackBox(answer, retries=retries)
     test_bb = CountedBlackBox(answer, retries=retries)
-    opt = make_optimizer(s)
-    rng = np.random.default_rng(s.seed)
-    theta = AnonymizerProblem(anonymizer, train_bb, setting.reviewer, setting.train.images[:1],
-                              setting.train.labels[:1], ["x"]).theta()
-    start, history, curve = 0, [], []
-    ckpt = Path(checkpoint) / "checkpoint.json" if checkpoint else None
-    if ckpt is not None and ckpt.is_file():
-        state = json.loads(ckpt.read_text())
-        theta, start, history = np.asarray(state["theta"]), state["step"], state["history"]
-        curve = state["curve"]
-        train_bb.calls.update(state["calls"])
-        rng.bit_generator.state = state["rng"]
-        if hasattr(opt, "load"):
-            opt.load(state["optimizer"])
-    for k in range(start, s.steps):
-        idx = rng.choice(len(setting.train), s.batch, replace=False)
-        problem = AnonymizerProblem(anonymizer, train_bb, setting.reviewer, setting.train.images[idx],
-                                    setting.train.labels[idx], [f"train{i}" for i in idx],
-                                    setting.train.attributes[idx], s.privacy)
-        theta, info = opt.step(problem, theta, k)
-        curve.append([k + 1, info.losses[0], info.losses[1], info.value])
-        if not np.isfinite(theta).all():
-            raise FloatingPointError(f"the anonymizer's parameters left the finite range at step {k + 1}; lower "
-                                     f"blackbox.a (the last checkpoint is kept)")
-        if (k + 1) % s.eval_every == 0 or k + 1 == s.steps:
-            anonymized = anonymize(setting, theta, setting.val.images)
-            row = {"step": k + 1, **evaluate(setting, anonymized, test_bb, "val"), "loss_blackbox": info.losses[0],
-                   "loss_privacy": info.losses[1], "calls_per_sample": train_bb.calls_per_sample(),
-                   "calls": int(sum(train_bb.calls.values()))}
-            history.append(row)
-            if on_eval is not None:
-                on_eval(row)
-            if ckpt is not None:
-                _save(ckpt, {"theta": theta.tolist(), "step": k + 1, "history": history, "curve": curve,
-                             "calls": dict(train_bb.calls), "rng": rng.bit_generator.state,
-                             "optimizer": opt.state() if hasattr(opt, "state") else None,
-                             "settings": asdict(s)})
+    theta = parameters_to_vector(anonymizer.parameters()).detach().numpy().astype(np.float64)
+
+    def problem(idx: np.ndarray) -> AnonymizerProblem:
+        return AnonymizerProblem(anonymizer, train_bb, setting.reviewer, setting.train.images[idx],
+                                 setting.train.labels[idx], [f"train{i}" for i in idx],
+                                 setting.train.attributes[idx], s.privacy)
+
+    def validate(theta: np.ndarray) -> dict[str, float]:
+        return evaluate(setting, anonymize(setting, theta, setting.val.images), test_bb, "val")
+
+    theta, history, curve = optimise(s, make_optimizer(s), theta, len(setting.train), train_bb, problem, validate,
+                                     checkpoint, on_eval)
     test = evaluate(setting, anonymize(setting, theta, setting.test.images), test_bb)
     return {"settings": asdict(s), "history": history, "curve": curve, "theta": theta, "test_top1": test["top1"],
             "test_cmap": test["cmap"], "calls_per_sample": train_bb.calls_per_sample(),

@@ -61,3 +61,23 @@ def calls_plot(study: dict[str, Any], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def editor_table(result: dict[str, Any]) -> str:
+    """Setting 2: the learned surrogates beside the classical strategies on the same scenes."""
+    def num(v: Any, digits: int = 3) -> str:
+        return "–" if v is None else f"{v:.{digits}f}"
+
+    fit = result["fit"]
+    lines = [f"### Setting 2: the editor as the black box (fit: validation editability "
+             f"{num(fit['val_editability'])}, mean private change {num(fit['val_private_change'])}, "
+             f"{fit['calls_per_sample']:.0f} calls per sample)", "",
+             "| strategy | samples | editability ↑ | check pass rate ↑ | identity distance ↑ (faces) | "
+             "OCR similarity ↓ (text) |", "|---|---|---|---|---|---|"]
+    order = sorted(result["strategies"], key=lambda n: (n != "learned", n == "classical", n))
+    for name in order:
+        r = result["strategies"][name]
+        rate = "–" if r["pass_rate"] is None else f"{r['pass_rate']:.0%}"
+        lines.append(f"| {name} | {r['samples']} | {num(r['editability'])} | {rate} | "
+                     f"{num(r['identity_distance'])} | {num(r['text_similarity'])} |")
+    return "\n".join(lines) + "\n"

@@ -193,7 +193,8 @@ def fit_anonymizer(cfg: BlackBoxConfig, home: str | Path | None = None, register
     return result
 
 
-def _progress(total: int, enabled: bool) -> Callable[[dict[str, Any]], None]:
+def _progress(total: int, enabled: bool, shown: tuple[str, ...] = ("top1", "cmap")
+              ) -> Callable[[dict[str, Any]], None]:
     """A tqdm bar moved at each validation point (steps between points are cheap and silent)."""
     from tqdm.auto import tqdm
 
@@ -201,7 +202,7 @@ def _progress(total: int, enabled: bool) -> Callable[[dict[str, Any]], None]:
 
     def update(row: dict[str, Any]) -> None:
         bar.update(row["step"] - bar.n)
-        bar.set_postfix(top1=f"{row['top1']:.3f}", cmap=f"{row['cmap']:.3f}", calls=f"{row['calls_per_sample']:.0f}")
+        bar.set_postfix(**{k: f"{row[k]:.3f}" for k in shown}, calls=f"{row['calls_per_sample']:.0f}")
         if row["step"] >= total:
             bar.close()
     return update
@@ -250,3 +251,113 @@ def run_study(cfg: BlackBoxConfig, out_dir: str | Path | None = None, home: str 
     finally:
         close()
     return result
+
+
+def fit_editor_anonymizer(cfg: Any, benchmark: str | Path, home: str | Path | None = None, register: bool = True,
+                          progress: bool = True) -> dict[str, Any]:
+    """Setting 2: fit against ``cfg.editor`` on ``benchmark``'s pairs, log, register `sppe-anonymizer-editor`
+    (champion score: validation editability, among fits that pass the same validation pairs)."""
+    from sppe_ray import tracking
+    from sppe_ray.blackbox.editor_setting import EditorAnswer, fit_editor, load_samples
+    from sppe_ray.config_names import EDITOR_ANONYMIZER_MODEL
+    from sppe_ray.editors import create_editor
+    from sppe_ray.embed import create_image_embedder
+    from sppe_ray.shards import manifest_hash
+
+    t0 = time.perf_counter()
+    bb, home = cfg.blackbox, Path(home) if home else sppe_home()
+    train = load_samples(benchmark, "train", bb.editor_samples, bb.editor_size, bb.seed)
+    val = load_samples(benchmark, "val", bb.editor_val_samples, bb.editor_size, bb.seed)
+    editor = create_editor(cfg.editor.name, **cfg.editor.model_dump(exclude={"name"}))
+    embedder = create_image_embedder(cfg.embed.image, **({"model": cfg.embed.model} if cfg.embed.image == "clip"
+                                                         else {}))
+    settings = fit_settings(bb, steps=bb.editor_steps, batch=bb.editor_batch,
+                            eval_every=max(1, min(bb.eval_every, bb.editor_steps // 6)))
+    digest = manifest_hash(benchmark)
+    key = f"{checkpoint_dir(home, settings, bb).name}-{digest[:8]}-{editor.name}-{len(train)}-{bb.editor_size}"
+    ckpt = home / "checkpoints" / "anonymizer-editor" / key
+    bar = _progress(settings.steps, progress, ("editability", "private_change"))
+    with tracking.start_run(EXPERIMENT, f"anonymizer-editor-{settings.optimizer}", manifest_hash=digest,
+                            config={"blackbox": bb.model_dump(), "editor": cfg.editor.name},
+                            tags={"task": "anonymizer", "setting": "2"}, params={"checkpoint": str(ckpt)},
+                            home=home) as run:
+        def on_eval(row: dict[str, Any]) -> None:
+            tracking.log_metrics({f"val/{k}": v for k, v in row.items() if k != "step"}, step=row["step"])
+            bar(row)
+
+        out = fit_editor(train, val, settings, EditorAnswer(editor), embedder, ckpt, on_eval, bb.retries)
+        _log_curve(run.info.run_id, out["curve"])
+        last = out["history"][-1]
+        result = {"run_id": run.info.run_id, "val_editability": last["editability"],
+                  "val_private_change": last["private_change"], "start": out["start"],
+                  "calls_per_sample": out["calls_per_sample"], "setup_calls": out["setup_calls"],
+                  "failures": out["failures"], "checkpoint": str(ckpt), "editor": editor.name}
+        model_dir = save_model(home / "models" / "anonymizer-editor" / run.info.run_id, out["theta"],
+                               {**result, "settings": out["settings"], "benchmark_manifest_hash": digest})
+        result["model_dir"] = str(model_dir)
+        result["fit_seconds"] = round(time.perf_counter() - t0, 1)
+        tracking.log_metrics({k: v for k, v in result.items() if k != "run_id"})
+        if register:
+            result["version"], result["promoted"] = tracking.register_model(
+                model_dir, EDITOR_ANONYMIZER_MODEL, last["editability"],
+                scored_on={"benchmark_manifest_hash": digest, "split": "val", "editor": editor.name})
+        else:
+            import mlflow
+
+            mlflow.log_artifacts(str(model_dir), artifact_path="model")
+    return result
+
+
+COMPARED = ["learned", "default", "blur", "pixelate", "fill", "inpaint"]
+
+
+def run_editor_study(cfg: Any, benchmark: str | Path, out_dir: str | Path, home: str | Path | None = None,
+                     progress: bool = True) -> dict[str, Any]:
+    """Setting 2 of the study: fit against the editor, then build the same scenes with `learned` beside the
+    classical strategies (each category's own, blur, pixelate, fill, inpaint) and compare, per strategy, the
+    benchmark's editability label, its privacy-check pass rate, identity distance and OCR similarity.
+
+    The build's workers find the fitted anonymizer through SPPE_LEARNED_ANONYMIZER when they start after this
+    call; workers of a Ray that is already running read the registry's champion instead."""
+    import os
+
+    from sppe_ray.blackbox.learned import ENV
+    from sppe_ray.config import SPPEConfig
+    from sppe_ray.pipelines.build import build_benchmark
+
+    fitted = fit_editor_anonymizer(cfg, benchmark, home, register=True, progress=progress)
+    os.environ[ENV] = fitted["model_dir"]
+    tree = cfg.model_dump()
+    tree["build"].update(n_scenes=cfg.blackbox.editor_eval_scenes, strategies=COMPARED, instructions_per_scene=2)
+    built = build_benchmark(SPPEConfig.model_validate(tree), Path(out_dir) / "editor-comparison", progress=progress)
+    return {"fit": fitted, "strategies": compare_strategies(built["path"], built["surrogate_pass_rate"]),
+            "build_seconds": built["seconds"]}
+
+
+def compare_strategies(benchmark: str | Path, pass_rates: dict[str, dict]) -> dict[str, dict[str, Any]]:
+    """Per resolved strategy: samples, mean editability, check pass rate, mean identity distance (face regions)
+    and mean OCR similarity (text regions); ``classical`` pools every strategy but `learned`."""
+    from sppe_ray.shards import read_benchmark
+
+    rows = read_benchmark(benchmark, columns=["strategy", "editability", "provenance"]).to_pylist()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["strategy"], []).append(r)
+        if r["strategy"] != "learned":
+            groups.setdefault("classical", []).append(r)
+
+    def mean(values: list[float | None]) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(np.mean(kept)) if kept else None
+
+    out = {}
+    for name, rs in groups.items():
+        checks = [c for r in rs for c in json.loads(r["provenance"])["surrogate_checks"]]
+        rate = pass_rates.get(name, {}).get("rate") if name != "classical" else None
+        out[name] = {"samples": len(rs), "editability": mean([r["editability"] for r in rs]), "pass_rate": rate,
+                     "identity_distance": mean([c.get("identity_distance") for c in checks]),
+                     "text_similarity": mean([c.get("text_similarity") for c in checks])}
+    if "learned" in pass_rates and "learned" not in out:
+        out["learned"] = {"samples": 0, "editability": None, "pass_rate": pass_rates["learned"]["rate"],
+                          "identity_distance": None, "text_similarity": None}
+    return out

@@ -44,14 +44,14 @@ def test_downsample_keeps_the_size_and_makes_blocks():
 
 
 class _Reviewer(torch.nn.Module):
-    """Fixed logits, whatever the image."""
+    """Fixed logits, whatever the image (the image enters with weight 0, so the graph reaches the anonymizer)."""
 
     def __init__(self, logits):
         super().__init__()
         self.logits = torch.nn.Parameter(torch.tensor(logits, dtype=torch.float32))
 
     def forward(self, x):
-        return self.logits.expand(len(x), -1)
+        return self.logits.expand(len(x), -1) + 0.0 * x.mean(dim=(1, 2, 3))[:, None]
 
 
 def _confusion(logits, attributes):

@@ -31,6 +31,9 @@ for _name, _fn, _summary in (
     ("inpaint", inpaint, "the region inpainted from its surroundings"),
 ):
     STRATEGIES.add(_name, _fn, _summary)
+# Fitted by the black-box anonymizer's setting 2 (docs/anonymizer.md); resolved by name, loaded on first use.
+STRATEGIES.add("learned", "sppe_ray.blackbox.learned:learned", "the anonymizer fitted against the editor (setting 2: "
+               "`sppe train anonymizer --setting 2`)", needs_weights=True)
 #: Not a strategy of its own: each category's registered default (taxonomy `surrogate`).
 DEFAULT_STRATEGY = "default"
 
