@@ -44,8 +44,10 @@ class BuildConfig(Section):
     n_scenes: int = _f(320, "private scenes; each yields 2 strategies x instructions_per_scene samples", ge=1)
     instructions_per_scene: int = _f(5, "instructions drawn per scene and strategy", ge=1, le=65)
     strategies: list[str] = _f(lambda: ["default", "blur", "pixelate", "fill", "inpaint"],
-                               "surrogate strategies: each scene gets `default` (its category's own) and one "
-                               "other drawn from this list")
+                               "surrogate strategies: each scene gets `default` (its category's own) and "
+                               "strategies_per_scene - 1 others drawn from this list")
+    strategies_per_scene: int = _f(2, "strategies applied to each scene (default and others); the number of "
+                                      "strategies gives a paired comparison on every scene", ge=1)
     splits: dict[str, float] = _f(lambda: {"train": 0.7, "val": 0.1, "test": 0.2},
                                   "fraction of source scenes per split (train, val, test); a scene's samples "
                                   "stay in one split")
@@ -315,7 +317,10 @@ class BlackBoxConfig(Section):
                                "convolutional and runs at any size afterwards)", ge=16)
     editor_steps: int = _f(150, "setting 2: optimiser steps (each: two editor calls per sample of the batch)", ge=1)
     editor_batch: int = _f(8, "setting 2: pairs per step", ge=1)
-    editor_eval_scenes: int = _f(24, "setting 2 in the study: scenes of the build comparing `learned` with the "
+    learned_model: str | None = _f(None, "folder of a fitted setting-2 anonymizer for the `learned` surrogate "
+                                         "strategy in builds (default: $SPPE_LEARNED_ANONYMIZER, else the "
+                                         "registry's sppe-anonymizer-editor champion)")
+    editor_eval_scenes: int = _f(12, "setting 2 in the study: scenes of the build comparing `learned` with the "
                                      "classical strategies", ge=4)
     study_endpoint: str = _f("inprocess", "where the study's black box answers (same choices as endpoint): on 2 "
                                           "cores without latency, moving each batch to a Ray actor costs more than "

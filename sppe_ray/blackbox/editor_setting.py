@@ -238,4 +238,4 @@ def fit_editor(train: EditorSamples, val: EditorSamples, s: Any, answer: Any, em
         lambda th: validate(net, th, val, other_bb, embedder), checkpoint, on_eval)
     return {"settings": asdict(s), "history": history, "curve": curve, "theta": theta, "start": start,
             "calls_per_sample": train_bb.calls_per_sample(), "failures": dict(train_bb.failures),
-            "setup_calls": int(sum(other_bb.calls.values()))}
+            "source_and_validation_calls": int(sum(other_bb.calls.values()))}

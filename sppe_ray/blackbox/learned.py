@@ -4,8 +4,9 @@ Like every strategy it returns a full image that make_surrogate composites insid
 outside bit-exact), so the benchmark's privacy checks judge it as they judge the classical ones. The network is
 fully convolutional: it runs at the image's own size (padded to even sides for its one pooling level).
 
-Which weights: the folder in SPPE_LEARNED_ANONYMIZER when set, else the `champion` of `sppe-anonymizer-editor`
-in this home's MLflow registry; with neither, one error names both.
+Which weights: the folder given to ``use`` (a build passes `blackbox.learned_model` to its workers this way),
+else the folder in SPPE_LEARNED_ANONYMIZER, else the `champion` of `sppe-anonymizer-editor` in this home's MLflow
+registry; with none of them, one error names the ways to get one.
 """
 
 from __future__ import annotations
@@ -20,10 +21,18 @@ from sppe_ray.config_names import EDITOR_ANONYMIZER_MODEL
 from sppe_ray.errors import BackendUnavailableError
 
 ENV = "SPPE_LEARNED_ANONYMIZER"
+_chosen: list[str] = []
+
+
+def use(folder: str | Path | None) -> None:
+    """Make ``folder`` this process's learned anonymizer (None: back to the environment and the registry)."""
+    _chosen[:] = [str(folder)] if folder else []
 
 
 def model_folder() -> Path:
     """The weights the strategy uses (see the module docstring)."""
+    if _chosen:
+        return Path(_chosen[0])
     if os.environ.get(ENV):
         return Path(os.environ[ENV])
     from sppe_ray import tracking
@@ -32,7 +41,7 @@ def model_folder() -> Path:
     if found is None:
         raise BackendUnavailableError(
             f"the learned strategy has no anonymizer: fit one with `sppe train anonymizer --setting 2` (registers "
-            f"{EDITOR_ANONYMIZER_MODEL}) or set {ENV} to a fitted anonymizer folder")
+            f"{EDITOR_ANONYMIZER_MODEL}), or set blackbox.learned_model or {ENV} to a fitted anonymizer folder")
     return found[0]
 
 

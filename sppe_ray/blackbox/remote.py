@@ -4,9 +4,9 @@ All three are ``answer`` callables for ``query.CountedBlackBox`` with a ``map`` 
 optimiser step (the two sides of an SPSA perturbation, a CMA-ES population) go out together. The wire format
 is one ``.npy`` body (float32, n x 3 x H x W) in and JSON ``{"probabilities": [[...], ...]}`` out, like an
 API's top log-probabilities; the trainer only ever sees those numbers.
-"""
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: FastAPI reads the endpoint's ``Request`` annotation at runtime.
+"""
 
 import io
 import json

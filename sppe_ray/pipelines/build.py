@@ -27,15 +27,12 @@ from sppe_ray.shards import ShardWriter, verify_benchmark, write_shard
 
 log = logging.getLogger(__name__)
 
-STRATEGIES_PER_SCENE = 2
-
-
 def plan_for(cfg: SPPEConfig) -> list[SceneTask]:
     """The scene tasks of a build: synthetic sppe-mini, or a user's folder of images."""
     b = cfg.build
     if b.images:
         return _plan_user_images(cfg)
-    return plan_scenes(b.n_scenes, b.instructions_per_scene, b.strategies, STRATEGIES_PER_SCENE,
+    return plan_scenes(b.n_scenes, b.instructions_per_scene, b.strategies, b.strategies_per_scene,
                        b.splits, b.seed, b.category_weights)
 
 
@@ -54,14 +51,14 @@ def _plan_user_images(cfg: SPPEConfig) -> list[SceneTask]:
     tasks = []
     for i, entry in enumerate(entries):
         tasks.append(SceneTask(i, "", int(rng.integers(0, 2**31 - 1)), ("default",) + tuple(
-            s for s in b.strategies if s != "default")[: STRATEGIES_PER_SCENE - 1], (),
+            s for s in b.strategies if s != "default")[: b.strategies_per_scene - 1], (),
             assign_split(entry.group, b.splits, b.seed), image_path=str(entry.path),
             extra={"entry": entry.to_dict(), "group": entry.group}))
     return tasks
 
 
 def scenes_per_shard(cfg: SPPEConfig) -> int:
-    per_scene = max(1, cfg.build.instructions_per_scene * STRATEGIES_PER_SCENE)
+    per_scene = max(1, cfg.build.instructions_per_scene * cfg.build.strategies_per_scene)
     return max(1, math.ceil(cfg.build.shard_size / per_scene))
 
 
@@ -210,6 +207,8 @@ def recorded_config(cfg: SPPEConfig) -> dict:
     dump = cfg.model_dump()
     if not dump["build"].get("category_weights"):
         dump["build"].pop("category_weights", None)
+    if dump["build"].get("strategies_per_scene") == 2:  # the value before it was a key
+        dump["build"].pop("strategies_per_scene", None)
     return dump
 
 

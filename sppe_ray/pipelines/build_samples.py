@@ -50,6 +50,10 @@ class SampleFactory:
         embed_kw = {"model": cfg.embed.model} if cfg.embed.image == "clip" else {}
         self.embedder = create_image_embedder(cfg.embed.image, **embed_kw)
         self._detector = None
+        if cfg.blackbox.learned_model:
+            from sppe_ray.blackbox import learned
+
+            learned.use(cfg.blackbox.learned_model)
 
     # -- scenes ---------------------------------------------------------------------------------------
     def scene_for(self, task: SceneTask) -> Scene:

@@ -290,7 +290,8 @@ def fit_editor_anonymizer(cfg: Any, benchmark: str | Path, home: str | Path | No
         last = out["history"][-1]
         result = {"run_id": run.info.run_id, "val_editability": last["editability"],
                   "val_private_change": last["private_change"], "start": out["start"],
-                  "calls_per_sample": out["calls_per_sample"], "setup_calls": out["setup_calls"],
+                  "calls_per_sample": out["calls_per_sample"],
+                  "source_and_validation_calls": out["source_and_validation_calls"],
                   "failures": out["failures"], "checkpoint": str(ckpt), "editor": editor.name}
         model_dir = save_model(home / "models" / "anonymizer-editor" / run.info.run_id, out["theta"],
                                {**result, "settings": out["settings"], "benchmark_manifest_hash": digest})
@@ -317,17 +318,13 @@ def run_editor_study(cfg: Any, benchmark: str | Path, out_dir: str | Path, home:
     classical strategies (each category's own, blur, pixelate, fill, inpaint) and compare, per strategy, the
     benchmark's editability label, its privacy-check pass rate, identity distance and OCR similarity.
 
-    The build's workers find the fitted anonymizer through SPPE_LEARNED_ANONYMIZER when they start after this
-    call; workers of a Ray that is already running read the registry's champion instead."""
-    import os
-
-    from sppe_ray.blackbox.learned import ENV
+    The build's workers use the anonymizer just fitted (`blackbox.learned_model`), whatever the registry holds."""
     from sppe_ray.config import SPPEConfig
     from sppe_ray.pipelines.build import build_benchmark
 
     fitted = fit_editor_anonymizer(cfg, benchmark, home, register=True, progress=progress)
-    os.environ[ENV] = fitted["model_dir"]
     tree = cfg.model_dump()
+    tree["blackbox"]["learned_model"] = fitted["model_dir"]
     tree["build"].update(n_scenes=cfg.blackbox.editor_eval_scenes, strategies=COMPARED, instructions_per_scene=2)
     built = build_benchmark(SPPEConfig.model_validate(tree), Path(out_dir) / "editor-comparison", progress=progress)
     return {"fit": fitted, "strategies": compare_strategies(built["path"], built["surrogate_pass_rate"]),

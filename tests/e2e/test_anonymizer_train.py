@@ -61,3 +61,28 @@ def test_the_study_fills_every_table_at_an_equal_call_budget(sppe_home, tmp_path
     assert (tmp_path / "study" / "calls.png").stat().st_size > 5000
     saved = json.loads((tmp_path / "study" / "study.json").read_text())
     assert np.isclose(saved["raw"]["test"]["top1"], result["raw"]["test"]["top1"])
+
+
+def test_setting_2_fits_against_the_editor_and_builds_with_the_learned_strategy(ray_local, small_benchmark,
+                                                                              sppe_home, tmp_path):
+    from sppe_ray import tracking
+    from sppe_ray.config import load_config
+    from sppe_ray.train.anonymizer import run_editor_study
+    from tests.conftest import SMALL_BUILD
+
+    bench, _ = small_benchmark
+    cfg = load_config(overrides=[*SMALL_BUILD, "blackbox.editor_samples=6", "blackbox.editor_val_samples=3",
+                                 "blackbox.editor_steps=4", "blackbox.editor_batch=3", "blackbox.editor_size=48",
+                                 "blackbox.editor_eval_scenes=4"], environ={})
+    result = run_editor_study(cfg, bench, tmp_path / "study", progress=False)
+    fit = result["fit"]
+    assert fit["promoted"] and tracking.resolve_alias("sppe-anonymizer-editor") == fit["version"]
+    assert fit["start"]["editability"] == 1.0 and 0 <= fit["val_editability"] <= 1
+    strategies = result["strategies"]
+    assert "learned" in strategies and "classical" in strategies and "blur" in strategies
+    learned = strategies["learned"]
+    assert learned["pass_rate"] is not None and 0 <= learned["pass_rate"] <= 1
+    if learned["samples"]:
+        assert 0 <= learned["editability"] <= 1
+    built = tmp_path / "study" / "editor-comparison"
+    assert (built / "manifest.json").is_file()
