@@ -237,5 +237,5 @@ def fit_editor(train: EditorSamples, val: EditorSamples, s: Any, answer: Any, em
         lambda idx: EditorProblem(net, train_bb, embedder, train.take(idx)),
         lambda th: validate(net, th, val, other_bb, embedder), checkpoint, on_eval)
     return {"settings": asdict(s), "history": history, "curve": curve, "theta": theta, "start": start,
-            "calls_per_sample": train_bb.calls_per_sample(), "failures": dict(train_bb.failures),
+            "calls_per_sample": train_bb.calls_per_sample(len(train)), "failures": dict(train_bb.failures),
             "source_and_validation_calls": int(sum(other_bb.calls.values()))}

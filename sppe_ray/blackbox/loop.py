@@ -54,7 +54,7 @@ def optimise(s: Any, opt: Any, theta: np.ndarray, n_train: int, blackbox: Counte
                                      f"blackbox.a (the last checkpoint is kept)")
         if (k + 1) % s.eval_every == 0 or k + 1 == s.steps:
             row = {"step": k + 1, **validate(theta), "loss_blackbox": info.losses[0], "loss_privacy": info.losses[1],
-                   "calls_per_sample": blackbox.calls_per_sample(), "calls": int(sum(blackbox.calls.values()))}
+                   "calls_per_sample": blackbox.calls_per_sample(n_train), "calls": int(sum(blackbox.calls.values()))}
             history.append(row)
             if on_eval is not None:
                 on_eval(row)

@@ -88,9 +88,13 @@ class CountedBlackBox:
                     time.sleep(self.backoff_s * (attempt + 1))
         raise BlackBoxLost(f"the black box failed {self.retries + 1} attempts ({type(last).__name__}: {last})")
 
-    def calls_per_sample(self) -> float:
-        """Mean calls per distinct sample queried so far (the paper's budget unit)."""
-        return float(np.mean(list(self.calls.values()))) if self.calls else 0.0
+    def calls_per_sample(self, n_samples: int | None = None) -> float:
+        """Calls per sample (the paper's budget unit): over ``n_samples`` (a training set's size), else over the
+        distinct samples queried so far."""
+        total = float(sum(self.calls.values()))
+        if n_samples:
+            return total / n_samples
+        return total / len(self.calls) if self.calls else 0.0
 
 
 class FrozenModel:

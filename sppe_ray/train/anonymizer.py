@@ -325,7 +325,8 @@ def run_editor_study(cfg: Any, benchmark: str | Path, out_dir: str | Path, home:
     fitted = fit_editor_anonymizer(cfg, benchmark, home, register=True, progress=progress)
     tree = cfg.model_dump()
     tree["blackbox"]["learned_model"] = fitted["model_dir"]
-    tree["build"].update(n_scenes=cfg.blackbox.editor_eval_scenes, strategies=COMPARED, instructions_per_scene=2)
+    tree["build"].update(n_scenes=cfg.blackbox.editor_eval_scenes, strategies=COMPARED, instructions_per_scene=2,
+                         strategies_per_scene=len(COMPARED))  # every strategy on every scene: paired comparison
     built = build_benchmark(SPPEConfig.model_validate(tree), Path(out_dir) / "editor-comparison", progress=progress)
     return {"fit": fitted, "strategies": compare_strategies(built["path"], built["surrogate_pass_rate"]),
             "build_seconds": built["seconds"]}
