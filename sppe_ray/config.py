@@ -320,8 +320,8 @@ class BlackBoxConfig(Section):
     learned_model: str | None = _f(None, "folder of a fitted setting-2 anonymizer for the `learned` surrogate "
                                          "strategy in builds (default: $SPPE_LEARNED_ANONYMIZER, else the "
                                          "registry's sppe-anonymizer-editor champion)")
-    editor_eval_scenes: int = _f(12, "setting 2 in the study: scenes of the build comparing `learned` with the "
-                                     "classical strategies", ge=4)
+    editor_eval_scenes: int = _f(36, "setting 2 in the study: scenes of the build comparing `learned` with the "
+                                     "classical strategies (36: every category once, the sppe-mini cycle)", ge=4)
     study_endpoint: str = _f("inprocess", "where the study's black box answers (same choices as endpoint): on 2 "
                                           "cores without latency, moving each batch to a Ray actor costs more than "
                                           "two parallel queries save (bench/zeroth_order.py)")

