@@ -33,6 +33,8 @@ def main() -> None:
     photo = background_photos()[0][1]
     out: dict[str, dict] = {}
     for name in STRATEGIES:
+        if STRATEGIES.entry(name).needs_weights:  # `learned`: fitted weights, timed with its fit
+            continue
         if name in SCENE_FOR:
             scene = render_scene(SCENE_FOR[name], photo, rng)
             image, region = scene.image, scene.regions[0]
