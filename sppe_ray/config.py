@@ -41,7 +41,7 @@ class BuildConfig(Section):
     name: str = _f("sppe-mini", "benchmark folder name under <home>/benchmarks (a --images build is named "
                                 "images-<folder> instead)")
     size: int = _f(256, "side of the square synthetic scenes in pixels", ge=32, le=2048)
-    n_scenes: int = _f(320, "private scenes; each yields 2 strategies x instructions_per_scene samples", ge=1)
+    n_scenes: int = _f(320, "private scenes; each yields strategies_per_scene x instructions_per_scene samples", ge=1)
     instructions_per_scene: int = _f(5, "instructions drawn per scene and strategy", ge=1, le=65)
     strategies: list[str] = _f(lambda: ["default", "blur", "pixelate", "fill", "inpaint"],
                                "surrogate strategies: each scene gets `default` (its category's own) and "

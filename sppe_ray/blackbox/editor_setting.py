@@ -11,7 +11,7 @@ label asks whether the surrogate received the edit the source would have: the be
   distance, OCR similarity, which are not differentiable), the mean of two terms in [0, 1]:
   (a) change: the mean over masked pixels of max(0, tau - |f_A(x) - x|) / tau (|.| the mean absolute change over
   channels, tau = 0.35): 0 once every private pixel moved by at least tau;
-  (b) structure: the positive part of the correlation between the Sobel edges of f_A(x) and of x inside the mask:
+  (b) structure: the positive part of the cosine between the Sobel edges of f_A(x) and of x inside the mask:
   0 once the rewritten region's edges no longer follow the source's. Pixel change alone lets a colour shift
   through that OCR still reads (similarity 0.96 in a first trial); letters and facial features are edges.
   The real checks judge the result at evaluation (sppe_ray/privacy).

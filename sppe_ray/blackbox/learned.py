@@ -42,6 +42,7 @@ def model_folder() -> Path:
         raise BackendUnavailableError(
             f"the learned strategy has no anonymizer: fit one with `sppe train anonymizer --setting 2` (registers "
             f"{EDITOR_ANONYMIZER_MODEL}), or set blackbox.learned_model or {ENV} to a fitted anonymizer folder")
+    use(found[0])  # pinned for this process: one registry lookup, and no model change mid-build if the alias moves
     return found[0]
 
 

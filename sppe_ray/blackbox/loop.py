@@ -29,6 +29,15 @@ def save_json(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _same_fit(saved: dict[str, Any], wanted: dict[str, Any], ckpt: Path) -> None:
+    """A checkpoint continues only the fit it was written by (the step count and validation spacing may change)."""
+    free = {"steps", "eval_every"}
+    diff = sorted(k for k in set(saved) | set(wanted) if k not in free and json.loads(json.dumps(saved.get(k)))
+                  != json.loads(json.dumps(wanted.get(k))))
+    if diff:
+        raise ValueError(f"{ckpt} holds another fit (differs in {', '.join(diff)}); use another checkpoint folder")
+
+
 def optimise(s: Any, opt: Any, theta: np.ndarray, n_train: int, blackbox: CountedBlackBox,
              make_problem: Callable[[np.ndarray], Any], validate: Callable[[np.ndarray], dict[str, float]],
              checkpoint: str | Path | None = None, on_eval: Callable[[dict[str, Any]], None] | None = None
@@ -40,8 +49,10 @@ def optimise(s: Any, opt: Any, theta: np.ndarray, n_train: int, blackbox: Counte
     ckpt = Path(checkpoint) / "checkpoint.json" if checkpoint else None
     if ckpt is not None and ckpt.is_file():
         state = json.loads(ckpt.read_text())
+        _same_fit(state["settings"], asdict(s), ckpt)
         theta, start, history, curve = np.asarray(state["theta"]), state["step"], state["history"], state["curve"]
         blackbox.calls.update(state["calls"])
+        blackbox.failures.update(state.get("failures", {}))
         rng.bit_generator.state = state["rng"]
         if hasattr(opt, "load"):
             opt.load(state["optimizer"])
@@ -60,7 +71,8 @@ def optimise(s: Any, opt: Any, theta: np.ndarray, n_train: int, blackbox: Counte
                 on_eval(row)
             if ckpt is not None:
                 save_json(ckpt, {"theta": theta.tolist(), "step": k + 1, "history": history, "curve": curve,
-                                 "calls": dict(blackbox.calls), "rng": rng.bit_generator.state,
+                                 "calls": dict(blackbox.calls), "failures": dict(blackbox.failures),
+                                 "rng": rng.bit_generator.state,
                                  "optimizer": opt.state() if hasattr(opt, "state") else None,
                                  "settings": asdict(s)})
     return theta, history, curve

@@ -61,7 +61,10 @@ class CountedBlackBox:
             self.calls.update(sample_ids)
         if self.latency_s:
             time.sleep(self.latency_s)
-        firsts = mapper([np.array(b, copy=True) for b in batches], **context)
+        try:
+            firsts = mapper([np.array(b, copy=True) for b in batches], **context)
+        except Exception as exc:  # noqa: BLE001 - the whole fan-out failed: every query failed its first attempt
+            firsts = [exc] * len(batches)
         out = []
         for batch, first in zip(batches, firsts, strict=True):
             try:

@@ -8,6 +8,7 @@ API's top log-probabilities; the trainer only ever sees those numbers.
 No ``from __future__ import annotations`` here: FastAPI reads the endpoint's ``Request`` annotation at runtime.
 """
 
+import asyncio
 import io
 import json
 import time
@@ -55,30 +56,39 @@ def _map_threads(fn: Any, batches: Sequence[np.ndarray], workers: int) -> list[A
 
 
 class RayActors:
-    """The frozen model in ``n`` Ray actors; ``map`` spreads the queries over them round-robin."""
+    """The frozen model in ``n`` Ray actors; ``map`` spreads the queries over them round-robin. An actor that
+    died is replaced at once (its query still fails, and is retried and counted by ``CountedBlackBox``)."""
 
     def __init__(self, model: Any, n: int = 2, latency_s: float = 0.0, num_cpus: float = 1.0) -> None:
         import ray
 
-        remote = ray.remote(num_cpus=num_cpus)(FrozenModel)
-        self.actors = [remote.remote(model, latency_s) for _ in range(max(1, n))]
+        self._remote = ray.remote(num_cpus=num_cpus)(FrozenModel)
+        self._args = (ray.put(model), latency_s)
+        self.actors = [self._remote.remote(*self._args) for _ in range(max(1, n))]
         self._ray, self._next = ray, 0
 
-    def _submit(self, images: np.ndarray) -> Any:
-        actor = self.actors[self._next % len(self.actors)]
+    def _submit(self, images: np.ndarray) -> tuple[int, Any]:
+        slot = self._next % len(self.actors)
         self._next += 1
-        return actor.__call__.remote(images)
+        return slot, self.actors[slot].__call__.remote(images)
+
+    def _get(self, slot: int, ref: Any) -> np.ndarray:
+        try:
+            return self._ray.get(ref)
+        except self._ray.exceptions.RayActorError:
+            self.actors[slot] = self._remote.remote(*self._args)
+            raise
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        return self._ray.get(self._submit(images))
+        return self._get(*self._submit(images))
 
     def map(self, batches: Sequence[np.ndarray]) -> list[Any]:
         refs = [self._submit(b) for b in batches]
         out: list[Any] = []
-        for ref in refs:
+        for slot, ref in refs:
             try:
-                out.append(self._ray.get(ref))
-            except Exception as exc:  # noqa: BLE001 - a dead actor is a failed call, retried and counted
+                out.append(self._get(slot, ref))
+            except Exception as exc:  # noqa: BLE001 - a failed call is returned, then retried and counted
                 out.append(exc)
         return out
 
@@ -116,7 +126,8 @@ def create_app(model: Any, latency_s: float = 0.0) -> Any:
             images = decode(await request.body())
         except ValueError as exc:
             raise HTTPException(400, str(exc)) from exc
-        return {"probabilities": frozen(images).tolist()}
+        probs = await asyncio.to_thread(frozen, images)  # off the event loop: concurrent queries overlap
+        return {"probabilities": probs.tolist()}
 
     return app
 
@@ -137,7 +148,7 @@ class BlackBoxDeployment:
             images = decode(await request.body())
         except ValueError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=400)
-        return JSONResponse({"probabilities": self.answer(images)})
+        return JSONResponse({"probabilities": await asyncio.to_thread(self.answer, images)})
 
 
 class ServeAnswer:
@@ -176,8 +187,9 @@ def deploy_serve(model: Any, replicas: int = 2, latency_s: float = 0.0, name: st
                            ray_actor_options={"num_cpus": num_cpus})
     handle = serve.run(dep.bind(model, latency_s), name=name, route_prefix=route_prefix, blocking=False)
     deadline = time.monotonic() + 120
-    while serve.status().applications[name].status != "RUNNING":
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"Serve application {name} did not reach RUNNING")
+    while (status := serve.status().applications[name].status) != "RUNNING":
+        if status == "DEPLOY_FAILED" or time.monotonic() > deadline:
+            serve.delete(name)
+            raise RuntimeError(f"Serve application {name} did not start ({status})")
         time.sleep(0.2)
     return ServeAnswer(handle)

@@ -1,5 +1,10 @@
-"""Fit the black-box anonymizer (setting 1) as a Ray job: queries through Ray actors or a Serve deployment,
-curves and scores in MLflow, the anonymizer registered as `sppe-anonymizer` under the guarded `champion` alias.
+"""The black-box anonymizer's jobs: MLflow, the registry, Ray at the edge (docs/anonymizer.md).
+
+- ``fit_anonymizer``: setting 1; queries through Ray actors, a Serve deployment, HTTP or in-process; curves and
+  scores in MLflow; registered as `sppe-anonymizer` under the guarded `champion` alias.
+- ``fit_editor_anonymizer``: setting 2 (the editor as the black box); registered as `sppe-anonymizer-editor`,
+  which the `learned` surrogate strategy loads.
+- ``run_study`` / ``run_editor_study``: the study's two parts.
 
 A fit checkpoints under <home>/checkpoints/anonymizer/<fingerprint of its settings>, so the same command after a
 kill continues where it stopped (exactly: the optimiser's random state and memory are in the checkpoint). The
@@ -170,7 +175,7 @@ def fit_anonymizer(cfg: BlackBoxConfig, home: str | Path | None = None, register
             result = {"run_id": run.info.run_id, "val_top1": last["top1"], "val_cmap": last["cmap"],
                       "test_top1": out["test_top1"], "test_cmap": out["test_cmap"], "raw": raw,
                       "calls_per_sample": out["calls_per_sample"], "failures": out["failures"],
-                      "utility_kept": out["test_top1"] / raw["test"]["top1"],
+                      "utility_kept": out["test_top1"] / max(raw["test"]["top1"], 1e-9),
                       "cmap_drop": raw["test"]["cmap"] - out["test_cmap"], "checkpoint": str(ckpt)}
             score = last["top1"] - last["cmap"]
             model_dir = save_model(home / "models" / "anonymizer" / run.info.run_id, out["theta"],
@@ -183,8 +188,8 @@ def fit_anonymizer(cfg: BlackBoxConfig, home: str | Path | None = None, register
             tracking.log_metrics({k: v for k, v in result.items() if k not in ("run_id",)})
             if register:
                 result["version"], result["promoted"] = tracking.register_model(
-                    model_dir, ANONYMIZER_MODEL, score, scored_on={"setting": "1", "val_scenes":
-                                                                   f"{cfg.n_test}-{cfg.seed}"})
+                    model_dir, ANONYMIZER_MODEL, score, scored_on={
+                        "setting": "1", "data": f"{cfg.n_train}-{cfg.n_test}-{cfg.seed}-{cfg.classifier_steps}"})
             else:
                 mlflow.log_artifacts(str(model_dir), artifact_path="model")
     finally:
@@ -253,10 +258,18 @@ def run_study(cfg: BlackBoxConfig, out_dir: str | Path | None = None, home: str 
     return result
 
 
+def editor_score(row: dict[str, Any]) -> float:
+    """Setting 2's champion score: validation editability times the private region's mean change over tau
+    (capped at 1). Editability alone would crown the identity (1.0 by construction), which hides nothing."""
+    from sppe_ray.blackbox.editor_setting import TAU
+
+    return float(row["editability"] * min(1.0, row["private_change"] / TAU))
+
+
 def fit_editor_anonymizer(cfg: Any, benchmark: str | Path, home: str | Path | None = None, register: bool = True,
                           progress: bool = True) -> dict[str, Any]:
     """Setting 2: fit against ``cfg.editor`` on ``benchmark``'s pairs, log, register `sppe-anonymizer-editor`
-    (champion score: validation editability, among fits that pass the same validation pairs)."""
+    (champion score: ``editor_score``, compared among fits on the same pairs, editor and embedder)."""
     from sppe_ray import tracking
     from sppe_ray.blackbox.editor_setting import EditorAnswer, fit_editor, load_samples
     from sppe_ray.config_names import EDITOR_ANONYMIZER_MODEL
@@ -274,7 +287,9 @@ def fit_editor_anonymizer(cfg: Any, benchmark: str | Path, home: str | Path | No
     settings = fit_settings(bb, steps=bb.editor_steps, batch=bb.editor_batch,
                             eval_every=max(1, min(bb.eval_every, bb.editor_steps // 6)))
     digest = manifest_hash(benchmark)
-    key = f"{checkpoint_dir(home, settings, bb).name}-{digest[:8]}-{editor.name}-{len(train)}-{bb.editor_size}"
+    tools = json.dumps([cfg.editor.model_dump(), cfg.embed.model_dump(), len(train), len(val), bb.editor_size],
+                       sort_keys=True, default=str)
+    key = f"{checkpoint_dir(home, settings, bb).name}-{digest[:8]}-{hashlib.sha256(tools.encode()).hexdigest()[:8]}"
     ckpt = home / "checkpoints" / "anonymizer-editor" / key
     bar = _progress(settings.steps, progress, ("editability", "private_change"))
     with tracking.start_run(EXPERIMENT, f"anonymizer-editor-{settings.optimizer}", manifest_hash=digest,
@@ -300,8 +315,8 @@ def fit_editor_anonymizer(cfg: Any, benchmark: str | Path, home: str | Path | No
         tracking.log_metrics({k: v for k, v in result.items() if k != "run_id"})
         if register:
             result["version"], result["promoted"] = tracking.register_model(
-                model_dir, EDITOR_ANONYMIZER_MODEL, last["editability"],
-                scored_on={"benchmark_manifest_hash": digest, "split": "val", "editor": editor.name})
+                model_dir, EDITOR_ANONYMIZER_MODEL, editor_score(last),
+                scored_on={"benchmark_manifest_hash": digest, "split": "val", "data": tools})
         else:
             import mlflow
 
@@ -327,7 +342,9 @@ def run_editor_study(cfg: Any, benchmark: str | Path, out_dir: str | Path, home:
     tree["blackbox"]["learned_model"] = fitted["model_dir"]
     tree["build"].update(n_scenes=cfg.blackbox.editor_eval_scenes, strategies=COMPARED, instructions_per_scene=2,
                          strategies_per_scene=len(COMPARED))  # every strategy on every scene: paired comparison
-    built = build_benchmark(SPPEConfig.model_validate(tree), Path(out_dir) / "editor-comparison", progress=progress)
+    # one folder per fitted model: a build resumes by its settings, which do not name the learned model's weights
+    folder = Path(out_dir) / f"editor-comparison-{fitted['run_id'][:12]}"
+    built = build_benchmark(SPPEConfig.model_validate(tree), folder, progress=progress)
     return {"fit": fitted, "strategies": compare_strategies(built["path"], built["surrogate_pass_rate"]),
             "build_seconds": built["seconds"]}
 

@@ -59,6 +59,26 @@ def fit_champions(tmp: Path) -> dict[str, str]:
     return {name: tracking.resolve_alias(name) for name in ("sppe-erma", "sppe-c2e-s2ser")}
 
 
+def register_learned_anonymizer(home: Path) -> Path:
+    """A small non-identity anonymizer registered as the `sppe-anonymizer-editor` champion (what `sppe train
+    anonymizer --setting 2` registers), so the gateway's `learned` strategy finds it; returns its folder."""
+    import torch
+    from torch.nn.utils import parameters_to_vector
+
+    from sppe_ray import tracking
+    from sppe_ray.blackbox.networks import TinyUNet
+    from sppe_ray.train.anonymizer import EXPERIMENT, save_model
+
+    torch.manual_seed(0)
+    net = TinyUNet()
+    torch.nn.init.normal_(net.out.weight, std=0.5)
+    folder = save_model(home / "learned-anonymizer", parameters_to_vector(net.parameters()).detach().numpy(),
+                        {"note": "test weights"})
+    with tracking.start_run(EXPERIMENT, "learned-for-serve-tests", home=home):
+        tracking.register_model(folder, "sppe-anonymizer-editor", 0.5)
+    return folder
+
+
 class ControlledEditor:
     """The procedural editor behind a switch the test flips: ok, garbage, wrong_size, slow. It records every
     image it receives, so the test checks what reached the 'cloud' from the editor's side."""

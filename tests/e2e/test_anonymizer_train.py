@@ -85,5 +85,5 @@ def test_setting_2_fits_against_the_editor_and_builds_with_the_learned_strategy(
     assert learned["pass_rate"] is not None and 0 <= learned["pass_rate"] <= 1
     if learned["samples"]:
         assert 0 <= learned["editability"] <= 1
-    built = tmp_path / "study" / "editor-comparison"
+    built = tmp_path / "study" / f"editor-comparison-{fit['run_id'][:12]}"  # one build folder per fitted model
     assert (built / "manifest.json").is_file()

@@ -4,6 +4,8 @@ fit with its checkpoint kept, from which it resumes exactly."""
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import numpy as np
 import pytest
@@ -32,10 +34,11 @@ def test_ray_actors_answer_like_the_model_and_a_dead_actor_is_retried(ray_local,
         out = bb.many([batch, batch, batch], [f"s{i}" for i in range(5)])
         assert all(np.allclose(o, expected, atol=1e-5) for o in out)
         ray_local.kill(actors.actors[0])
-        out = bb.many([batch, batch], [f"s{i}" for i in range(5)])
-        assert all(np.allclose(o, expected, atol=1e-5) for o in out)
-        assert sum(bb.failures.values()) >= 1 and set(bb.failures) <= {"ActorDiedError", "RayActorError"}
-        assert bb.calls["s0"] == 5 + sum(bb.failures.values())
+        for _ in range(4):  # the dead actor is replaced: later steps do not fail again
+            out = bb.many([batch, batch], [f"s{i}" for i in range(5)])
+            assert all(np.allclose(o, expected, atol=1e-5) for o in out)
+        assert sum(bb.failures.values()) == 1 and set(bb.failures) <= {"ActorDiedError", "RayActorError"}
+        assert bb.calls["s0"] == 3 + 8 + 1
     finally:
         actors.close()
 
@@ -50,6 +53,10 @@ def test_serve_deployment_answers_by_handle_and_over_http(ray_local, setting, ba
         out = CountedBlackBox(answer).many([batch, batch], [f"s{i}" for i in range(5)])
         assert all(np.allclose(o, expected, atol=1e-5) for o in out)
         url = f"http://127.0.0.1:{port}/blackbox"
+        deadline = time.monotonic() + 60
+        while httpx.post(url, content=encode(batch), timeout=30).status_code == 404:  # the proxy learns the route
+            assert time.monotonic() < deadline, "the Serve proxy never routed /blackbox"
+            time.sleep(0.5)
         assert np.allclose(HTTPAnswer(url)(batch), expected, atol=1e-5)
         bad = httpx.post(url, content=b"not an array", timeout=30)
         assert bad.status_code == 400 and "npy" in bad.json()["detail"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from sppe_ray.imageio import decode_image, decode_mask, encode_mask, encode_png
-from tests.e2e.serve_fixtures import ControlledEditor, controlled_editor_app, fit_champions
+from tests.e2e.serve_fixtures import ControlledEditor, controlled_editor_app, fit_champions, register_learned_anonymizer
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-token-0123456789"
@@ -58,6 +58,7 @@ def stack(ray_local, tmp_path_factory):
     mp.setenv("SPPE_HOME", str(home))
     mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{home / 'mlflow.db'}")
     versions = fit_champions(home)
+    learned_folder = register_learned_anonymizer(home)
     editor = ControlledEditor(slow_s=5.0)
     server = EditorServer(app=controlled_editor_app(editor)).start()
     overrides = [f"serve.editor_url={server.url}", "serve.editor_timeout_s=2", "serve.editor_retries=0",
@@ -73,7 +74,9 @@ def stack(ray_local, tmp_path_factory):
         time.sleep(0.5)
     else:
         raise AssertionError("the Serve application never became ready")
-    yield Stack(url, editor, server, versions, overrides)
+    stack = Stack(url, editor, server, versions, overrides)
+    stack.learned_folder = learned_folder
+    yield stack
     serve.shutdown()
     server.stop()
     mp.undo()
@@ -170,6 +173,26 @@ def test_protect_editability_and_recover_endpoints(stack):
     base = stack.post("/v1/recover", files, {"instruction": "019", "method": "paste_back"}).json()
     pasted = decode_image(b64(base["image_png_base64"]))
     assert base["method"] == "paste_back" and np.array_equal(pasted[mask], source[mask])
+
+
+def test_protect_with_the_learned_strategy_uses_the_registered_anonymizer(stack):
+    source = _face_photo(256)
+    resp = stack.post("/v1/protect", {"image": _png(source)}, {"strategy": "learned"})
+    assert resp.status_code == 200, resp.text
+    prot = resp.json()
+    assert prot["strategies"] == ["learned"] * len(prot["regions"])
+    assert prot["passed_checks"] is all(c["ok"] for c in prot["checks"])
+    b64 = __import__("base64").b64decode
+    surrogate, mask = decode_image(b64(prot["surrogate_png_base64"])), decode_mask(b64(prot["mask_png_base64"]))
+    assert np.array_equal(surrogate[~mask], source[~mask])  # the network's output is kept inside the regions only
+    from sppe_ray.blackbox import learned
+
+    learned.use(stack.learned_folder)
+    try:
+        expected = learned.learned(source, None, None)  # the registered network's own output
+    finally:
+        learned.use(None)
+    assert np.abs(surrogate[mask].astype(int) - expected[mask]).max() <= 3  # up to the tie-break nudge
 
 
 def test_refusal_below_the_minimum_calls_no_editor(stack):

@@ -99,10 +99,11 @@ def test_the_learned_strategy_loads_a_fitted_folder_and_composites(tmp_path, mon
 
     torch.manual_seed(1)
     net = TinyUNet()
-    torch.nn.init.normal_(net.out.weight, std=0.3)
+    torch.nn.init.normal_(net.out.weight, std=1.0)
     theta = torch.nn.utils.parameters_to_vector(net.parameters()).detach().numpy()
     folder = save_model(tmp_path / "anon", theta, {"note": "test"})
     monkeypatch.setenv(learned.ENV, str(folder))
+    learned.use(None)
     learned._network.cache_clear()
     image = (np.random.default_rng(0).random((37, 50, 3)) * 255).astype(np.uint8)  # odd sides
     mask = np.zeros((37, 50), bool)
@@ -110,6 +111,9 @@ def test_the_learned_strategy_loads_a_fitted_folder_and_composites(tmp_path, mon
     out = make_surrogate(image, Region("a105_face_all", mask), "learned", 0)
     assert out.shape == image.shape and np.array_equal(out[~mask], image[~mask])
     assert not np.all(out[mask] == image[mask], axis=-1).any()
+    expected = learned.learned(image, None, None)  # the network's own output, inside the mask
+    assert np.abs(out[mask].astype(int) - expected[mask]).max() <= 3  # up to the tie-break nudge
+    assert np.abs(out[mask].astype(int) - image[mask]).mean() > 6  # the network moved the region, not the nudge (<= 3)
 
 
 def test_the_learned_strategy_without_weights_names_both_ways_to_get_them(sppe_home, monkeypatch):
