@@ -28,10 +28,9 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from sppe_ray.blackbox.loop import optimise
-from sppe_ray.blackbox.networks import TinyUNet
+from sppe_ray.blackbox.networks import TinyUNet, get_theta, grad_theta, set_theta
 from sppe_ray.blackbox.query import CountedBlackBox
 from sppe_ray.embed.geometry import anchored_cosine
 from sppe_ray.labels import ZERO_EDIT_EPS
@@ -156,10 +155,10 @@ class EditorProblem:
         self.sources, self.masks = torch.as_tensor(samples.sources), torch.as_tensor(samples.masks)
 
     def theta(self) -> np.ndarray:
-        return parameters_to_vector(self.anonymizer.parameters()).detach().numpy().astype(np.float64)
+        return get_theta(self.anonymizer)
 
     def _set(self, theta: np.ndarray) -> None:
-        vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), self.anonymizer.parameters())
+        set_theta(self.anonymizer, theta)
 
     def surrogates(self, theta: np.ndarray) -> np.ndarray:
         self._set(theta)
@@ -187,9 +186,7 @@ class EditorProblem:
         loss = 0.5 * change_shortfall(out, self.sources, self.masks) + 0.5 * edge_agreement(out, self.sources,
                                                                                            self.masks)
         loss.backward()
-        grad = torch.cat([q.grad.reshape(-1) if q.grad is not None else torch.zeros(q.numel())
-                          for q in self.anonymizer.parameters()])
-        return float(loss.detach()), grad.numpy().astype(np.float64)
+        return float(loss.detach()), grad_theta(self.anonymizer)
 
 
 class EditorAnswer:
@@ -229,7 +226,7 @@ def fit_editor(train: EditorSamples, val: EditorSamples, s: Any, answer: Any, em
     other_bb = CountedBlackBox(answer, retries=retries, validate=edited_images)
     prepare_source_side(train, other_bb, embedder)
     prepare_source_side(val, other_bb, embedder)
-    theta = parameters_to_vector(net.parameters()).detach().numpy().astype(np.float64)
+    theta = get_theta(net)
     start = validate(net, theta, val, other_bb, embedder)  # the identity: editability 1 by construction
 
     theta, history, curve = optimise(

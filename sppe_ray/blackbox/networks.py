@@ -56,6 +56,23 @@ class SmallCNN(nn.Module):
         return self.net(x)
 
 
+def get_theta(model: nn.Module) -> np.ndarray:
+    """The module's parameters as one float64 vector: what the optimisers move."""
+    return torch.nn.utils.parameters_to_vector(model.parameters()).detach().numpy().astype(np.float64)
+
+
+def set_theta(model: nn.Module, theta: np.ndarray) -> nn.Module:
+    """Load a parameter vector into the module (in place); returns it."""
+    torch.nn.utils.vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), model.parameters())
+    return model
+
+
+def grad_theta(model: nn.Module) -> np.ndarray:
+    """The gradient left by ``backward`` as one float64 vector (zeros where a parameter got none)."""
+    return torch.cat([q.grad.reshape(-1) if q.grad is not None else torch.zeros(q.numel())
+                      for q in model.parameters()]).numpy().astype(np.float64)
+
+
 def n_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

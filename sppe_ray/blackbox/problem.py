@@ -22,8 +22,8 @@ import math
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
+from sppe_ray.blackbox.networks import get_theta, grad_theta, set_theta
 from sppe_ray.blackbox.query import CountedBlackBox
 
 
@@ -45,10 +45,10 @@ class AnonymizerProblem:
         self.images, self.labels, self.ids = torch.as_tensor(images), np.asarray(labels), list(ids)
 
     def theta(self) -> np.ndarray:
-        return parameters_to_vector(self.anonymizer.parameters()).detach().numpy().astype(np.float64)
+        return get_theta(self.anonymizer)
 
     def _set(self, theta: np.ndarray) -> None:
-        vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), self.anonymizer.parameters())
+        set_theta(self.anonymizer, theta)
 
     def anonymize(self, theta: np.ndarray) -> np.ndarray:
         self._set(theta)
@@ -78,6 +78,4 @@ class AnonymizerProblem:
             entropy = -(p * torch.log(p.clamp_min(1e-7)) + (1 - p) * torch.log((1 - p).clamp_min(1e-7)))
             loss = math.log(2.0) - entropy.mean()
         loss.backward()
-        grad = torch.cat([q.grad.reshape(-1) if q.grad is not None else torch.zeros(q.numel())
-                          for q in self.anonymizer.parameters()])
-        return float(loss.detach()), grad.numpy().astype(np.float64)
+        return float(loss.detach()), grad_theta(self.anonymizer)

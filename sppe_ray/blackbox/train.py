@@ -14,11 +14,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
 from sppe_ray.blackbox.data import ATTRIBUTES, CLASSES, SceneSet, make_scenes
 from sppe_ray.blackbox.loop import optimise
-from sppe_ray.blackbox.networks import SmallCNN, TinyUNet, cmap, fit_classifier
+from sppe_ray.blackbox.networks import SmallCNN, TinyUNet, cmap, fit_classifier, get_theta, set_theta
 from sppe_ray.blackbox.objectives import Scalarisation
 from sppe_ray.blackbox.optimizers import OPTIMIZERS
 from sppe_ray.blackbox.problem import AnonymizerProblem
@@ -94,8 +93,7 @@ def make_optimizer(s: FitSettings) -> Any:
 
 def anonymize(setting: Setting1, theta: np.ndarray, images: np.ndarray) -> np.ndarray:
     """The anonymizer with parameters ``theta`` applied to ``images``."""
-    net = TinyUNet()
-    vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), net.parameters())
+    net = set_theta(TinyUNet(), theta)
     with torch.no_grad():
         return net(torch.as_tensor(images)).numpy()
 
@@ -110,7 +108,7 @@ def fit(setting: Setting1, s: FitSettings, checkpoint: str | Path | None = None,
     answer = answer if answer is not None else FrozenModel(setting.utility)
     train_bb = CountedBlackBox(answer, retries=retries)
     test_bb = CountedBlackBox(answer, retries=retries)
-    theta = parameters_to_vector(anonymizer.parameters()).detach().numpy().astype(np.float64)
+    theta = get_theta(anonymizer)
 
     def problem(idx: np.ndarray) -> AnonymizerProblem:
         return AnonymizerProblem(anonymizer, train_bb, setting.reviewer, setting.train.images[idx],

@@ -80,12 +80,10 @@ def checkpoint_dir(home: Path, settings: Any, cfg: BlackBoxConfig) -> Path:
 def save_model(folder: Path, theta: np.ndarray, meta: dict[str, Any]) -> Path:
     """The anonymizer's weights (a TinyUNet state dict) and what it was fitted on."""
     import torch
-    from torch.nn.utils import vector_to_parameters
 
-    from sppe_ray.blackbox.networks import TinyUNet
+    from sppe_ray.blackbox.networks import TinyUNet, set_theta
 
-    net = TinyUNet()
-    vector_to_parameters(torch.as_tensor(theta, dtype=torch.float32), net.parameters())
+    net = set_theta(TinyUNet(), theta)
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), folder / MODEL_FILE)
     (folder / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
